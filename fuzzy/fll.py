@@ -51,8 +51,8 @@ def parse_fll(text: str, source: str = "<string>") -> EngineSpec:
         if not line:
             continue
 
-        def fail(message: str, line_no: int = number) -> FllError:
-            return FllError(f"{source}:{line_no}: {message}: {raw.strip()!r}")
+        def fail(message: str, line_no: int = number, text: str = raw) -> FllError:
+            return FllError(f"{source}:{line_no}: {message}: {text.strip()!r}")
 
         key, sep, value = line.partition(":")
         if not sep:
