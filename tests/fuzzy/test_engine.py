@@ -142,7 +142,8 @@ def test_explain_lists_fired_rules_strongest_first() -> None:
     degrees = [d for _, d in explained]
     assert len(explained) == 4 and degrees == sorted(degrees, reverse=True)
     assert texts[0] == (
-        "if humidity is optimal and temperature is high and light is low then growth_score is optimal"
+        "if humidity is optimal and temperature is high and light is low "
+        "then growth_score is optimal"
     )
     assert degrees[0] == pytest.approx(min((64.57 - 60) / 7.5, (27.73 - 23) / 5), abs=1e-9)
 
