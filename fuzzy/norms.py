@@ -39,7 +39,8 @@ def _hamacher_product(a: Array, b: Array) -> Array:
 def _hamacher_sum(a: Array, b: Array) -> Array:
     denominator = 1.0 - a * b
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator == 0.0, 1.0, (a + b - 2.0 * a * b) / denominator)
+        # fuzzylite treats a·b within 1e-6 of 1 as 1 (the value there is 1, but 0/0 numerically)
+        return np.where(denominator < 1e-6, 1.0, (a + b - 2.0 * a * b) / denominator)
 
 
 def _nilpotent_minimum(a: Array, b: Array) -> Array:

@@ -26,7 +26,7 @@ def _random_terms(rng: np.random.Generator, count: int) -> list[Term]:
 
 
 def _grid_centroid(terms, degrees, implication: str, lo: float, hi: float) -> np.ndarray:
-    x = np.linspace(lo, hi, 400_001)
+    x = np.linspace(lo, hi, 200_001)
     table = np.stack([t.membership(x) for t in terms])  # (k, points)
     implied = TNORMS[implication](table[None, :, :], degrees[:, :, None])
     y = implied.max(axis=1)
