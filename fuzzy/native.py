@@ -107,9 +107,9 @@ def parse_native(text: str, source: str = "<string>") -> EngineSpec:
         where = f"{source}: [[rule_block]] #{i + 1}"
         block = RuleBlock(
             rules=[],
-            conjunction=table.get("conjunction", "Minimum"),
-            disjunction=table.get("disjunction", "Maximum"),
-            implication=table.get("implication", "Minimum"),
+            conjunction=_operator(table.get("conjunction", "Minimum")),
+            disjunction=_operator(table.get("disjunction", "Maximum")),
+            implication=_operator(table.get("implication", "Minimum")),
             name=table.get("name", ""),
         )
         for j, text in enumerate(table.get("rules", [])):
@@ -121,6 +121,10 @@ def parse_native(text: str, source: str = "<string>") -> EngineSpec:
     if not spec.inputs or not spec.outputs or not spec.rule_blocks:
         raise NativeFormatError(f"{source}: needs [[input]], [[output]] and [[rule_block]] tables")
     return spec
+
+
+def _operator(name: str) -> str | None:
+    return None if name in ("none", "") else name
 
 
 def _missing(where: str, key: str):
