@@ -38,7 +38,7 @@ class _Segment:
         return len(self.terms) == 2 and self.slopes[0] <= 0.0 <= self.slopes[1]
 
 
-def _line_integrals(p: Array, q: Array, m, b) -> tuple[Array, Array]:
+def _line_integrals(p, q, m, b) -> tuple[Array, Array]:
     """Area and first moment of m·x + b over [p, q] (m, b scalars or row arrays)."""
     return (
         m * (q * q - p * p) / 2.0 + b * (q - p),
@@ -94,7 +94,7 @@ class ExactCentroid:
             moment += mo
         return area, moment
 
-    def _clipped(self, p: Array, q: Array, d: Array, m: float, b: float):
+    def _clipped(self, p: Array | float, q: Array | float, d: Array, m: float, b: float):
         """Integrals of I(d, m·x + b) over [p, q] for the implication I."""
         if self.product:
             return _line_integrals(p, q, d * m, d * b)
@@ -114,25 +114,29 @@ class ExactCentroid:
         return d * line if self.product else np.minimum(d, line)
 
     def _closed_form(self, seg: _Segment, degrees: Array) -> tuple[Array, Array]:
-        rows = degrees.shape[0]
-        start, end = np.full(rows, seg.start), np.full(rows, seg.end)
+        start, end = seg.start, seg.end
         if len(seg.terms) == 1:
             return self._clipped(start, end, degrees[:, seg.terms[0]], *_line(seg, 0))
         d1, d2 = degrees[:, seg.terms[0]], degrees[:, seg.terms[1]]
         (m1, b1), (m2, b2) = _line(seg, 0), _line(seg, 1)
+        candidates: list[Array | float] = [end]
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.product:
-                candidates = [(d2 * b2 - d1 * b1) / (d1 * m1 - d2 * m2)]
+                x = (d2 * b2 - d1 * b1) / (d1 * m1 - d2 * m2)
+                candidates.append(np.nan_to_num(x, nan=start, posinf=start, neginf=start))
             else:
-                candidates = [(d1 - b2) / m2 if m2 else None, (d2 - b1) / m1 if m1 else None]
+                if m2:
+                    candidates.append((d1 - b2) / m2)  # rising line meets the falling clip
+                if m1:
+                    candidates.append((d2 - b1) / m1)  # falling line meets the rising clip
                 if m1 != m2:
-                    candidates.append(np.full(rows, (b2 - b1) / (m1 - m2)))
-        # the falling side wins left of the crossing: it is the last candidate where it is >=
-        cross = start.copy()
-        for x in [end, *(c for c in candidates if c is not None)]:
-            x = np.clip(np.nan_to_num(x, nan=seg.start), seg.start, seg.end)
+                    candidates.append((b2 - b1) / (m1 - m2))  # the two lines cross
+        # the falling side wins left of the crossing: the last candidate where it is >=
+        cross = np.full(len(d1), start)
+        for x in candidates:
+            x = np.clip(x, start, end)
             wins = self._value(x, d1, m1, b1) - self._value(x, d2, m2, b2) >= -1e-12
-            np.maximum(cross, np.where(wins, x, seg.start), out=cross)
+            np.maximum(cross, np.where(wins, x, start), out=cross)
         a1, mo1 = self._clipped(start, cross, d1, m1, b1)
         a2, mo2 = self._clipped(cross, end, d2, m2, b2)
         return a1 + a2, mo1 + mo2
