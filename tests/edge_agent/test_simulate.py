@@ -30,7 +30,7 @@ def test_scenario_interpolates_linearly(tmp_path: Path) -> None:
     [
         ('{"temp": 3}', "unknown scenario keys"),
         ('{"gas_ppm": [[0, 1], [0, 2]]}', "must increase"),
-        ('{"gas_ppm": [[0]]}', "is not [seconds, value]"),
+        ('{"gas_ppm": [[0]]}', r"is not \[seconds, value\]"),
         ("[1, 2]", "JSON object"),
         ("{", "cannot read scenario"),
     ],
