@@ -84,6 +84,9 @@ class Server:
     def ready(self) -> bool:
         return port_open(self.port)
 
+    def popen_options(self) -> dict[str, str]:
+        return {}
+
     def prepare(self) -> None:
         """One-time set-up of the data directory (config files, initdb)."""
 
@@ -93,7 +96,9 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, **self.popen_options()
+        )
         log.close()
 
         def up() -> bool:
@@ -200,8 +205,9 @@ class PostgreSQL(Server):
     def cluster(self) -> Path:
         return self.data_dir / "cluster"
 
-    def _as_postgres(self) -> list[str]:
-        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    def _as_postgres(self) -> dict[str, str]:
+        # Popen's user/group (not runuser) so signals reach postgres itself.
+        return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
 
     def prepare(self) -> None:
         if self.cluster.exists():
@@ -209,17 +215,20 @@ class PostgreSQL(Server):
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
         subprocess.run(
-            [*self._as_postgres(), str(PG_BIN / "initdb"), "-D", str(self.cluster),
+            [str(PG_BIN / "initdb"), "-D", str(self.cluster),
              "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True,
+            check=True, capture_output=True, **self._as_postgres(),
         )  # fmt: skip
 
     def command(self) -> list[str]:
         return [
-            *self._as_postgres(), str(PG_BIN / "postgres"), "-D", str(self.cluster),
+            str(PG_BIN / "postgres"), "-D", str(self.cluster),
             "-p", str(self.port), "-k", str(self.data_dir), "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=off", "-c", "full_page_writes=off",
         ]  # fmt: skip
+
+    def popen_options(self) -> dict[str, str]:
+        return self._as_postgres()
 
     def start(self, timeout: float = 30) -> Server:
         if os.geteuid() == 0:
@@ -235,5 +244,5 @@ BINARIES = {
     Mosquitto: ("mosquitto",),
     VictoriaMetrics: ("victoria-metrics",),
     InfluxDB1: ("influxd",),
-    PostgreSQL: (str(PG_BIN / "postgres"), str(PG_BIN / "initdb"), "runuser"),
+    PostgreSQL: (str(PG_BIN / "postgres"), str(PG_BIN / "initdb")),
 }
