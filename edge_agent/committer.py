@@ -264,7 +264,7 @@ class Committer:
         if node.boot != cand.boot:
             node.boot, node.last_seq = cand.boot, 0
             self.dedupe.forget_node_boots(node.node_id, cand.boot)
-        self.counters.inc("pipeline", "received", "hello")
+        self.counters.inc("pipeline", "hello")
 
     def _track(self, node: NodeState, cand: Candidate) -> None:
         if node.profile is None:

@@ -73,11 +73,21 @@ def _collect(db: sqlite3.Connection, path: Path, transfers: int) -> dict[str, An
     )
     per_component: dict[str, dict[str, Any]] = defaultdict(dict)
     for (c, e, r), v in sorted(counters.items()):
-        if r:
-            per_component[c].setdefault(e, {})[r] = v
-        else:
-            per_component[c][e] = v
+        per_component[c][f"{e}:{r}" if r else e] = v
+    rejected = _by_reason(counters, "serial", "discarded")
+    uplink_raw, uplink_compressed = get("uplink", "bytes_raw"), get("uplink", "bytes_compressed")
     return {
+        # flat summary (what scripts read); the sections below hold the detail
+        "frames_read": get("serial", "received"),
+        "frames_rejected": rejected,
+        "frames_rejected_total": sum(rejected.values()),
+        "readings_scored": get("score", "sent"),
+        "readings_buffered": get("buffer", "sent"),
+        "readings_pending": pending,
+        "batches_sent": get("uplink", "batches"),
+        "bytes_raw": uplink_raw,
+        "bytes_compressed": uplink_compressed,
+        "labels": _by_reason(counters, "score", "label"),
         "frames": {
             "read": get("serial", "received"),
             "rejected": _by_reason(counters, "serial", "discarded"),
