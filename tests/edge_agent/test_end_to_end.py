@@ -84,7 +84,8 @@ def test_agent_starts_without_the_ingest_and_delivers_once_it_is_up(
     config = tmp_path / "agent.toml"
     config.write_text("[uplink]\nbackoff_max_seconds = 2.0\nbatch_interval = 999.0\n")
     agent = agent_factory([
-        "--config", str(config), "--gateway-id", GATEWAY, "--serial", str(node_port.path), "--ingest-url", ingest.url,
+        "--config", str(config), "--gateway-id", GATEWAY, "--serial", str(node_port.path),
+        "--ingest-url", ingest.url,
         "--token", ingest.token, "--batch-interval", "0.5", "--http-listen", f"127.0.0.1:{web}",
     ])  # fmt: skip
     agent.start()
