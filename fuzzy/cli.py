@@ -23,8 +23,17 @@ from fuzzy.fld import TOLERANCE, FldError, compare, read_fld
 from fuzzy.fll import FllError
 from fuzzy.loader import load_profile
 from fuzzy.native import NativeFormatError
+from fuzzy.skfuzzy_ref import UnsupportedBySkfuzzy
 
-LOAD_ERRORS = (FileNotFoundError, FllError, FisError, NativeFormatError, FldError, InputError)
+LOAD_ERRORS = (
+    FileNotFoundError,
+    FllError,
+    FisError,
+    NativeFormatError,
+    FldError,
+    InputError,
+    UnsupportedBySkfuzzy,
+)
 
 
 def _parse_cell(text: str) -> float:

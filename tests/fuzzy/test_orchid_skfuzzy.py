@@ -160,3 +160,16 @@ def test_orchid_worked_values_of_the_spec(temperature, humidity, light, score, l
     assert result["score"] == pytest.approx(score, abs=1e-3)
     assert result["label"] == label
     assert result["flags"] == []
+
+
+@pytest.mark.parametrize("profile", ["rice", "watering"])
+def test_designed_profiles_match_skfuzzy_control_system(profile: str) -> None:
+    from fuzzy.bench import random_inputs
+    from fuzzy.loader import load_spec
+    from fuzzy.skfuzzy_ref import build_simulation, evaluate
+
+    spec = load_spec(profile)
+    inputs = random_inputs(spec, 40, seed=11)
+    ours = load_profile(profile).evaluate(inputs).outputs[spec.outputs[0].name]
+    reference = evaluate(build_simulation(spec), spec, inputs)
+    assert np.abs(ours - reference).max() < 1e-3
