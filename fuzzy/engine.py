@@ -11,7 +11,7 @@ output's default value (NaN unless set), or with `lock_previous` the last valid 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,8 +233,3 @@ class Engine:
 
     def score_one(self, **values: float) -> dict[str, Any]:
         return self.score_records([values])[0]
-
-
-def records_to_columns(records: Iterable[Mapping[str, Any]], names: list[str]) -> dict[str, Array]:
-    rows = list(records)
-    return {n: np.array([float(r.get(n, math.nan)) for r in rows]) for n in names}

@@ -106,3 +106,44 @@ def test_maximum_defuzzifiers_use_the_first_plateau() -> None:
     y = np.array([[0, 1, 1, 0.5, 1, 1, 1, 0, 0, 0.0]])
     assert smallest_of_maximum(y, x)[0] == 1.5
     assert mean_of_maximum(y, x)[0] == 2.0  # fuzzylite ignores the later, wider plateau
+
+
+@pytest.mark.parametrize(
+    ("name", "a", "b", "expected"),
+    [
+        ("Minimum", 0.3, 0.6, 0.3),
+        ("AlgebraicProduct", 0.5, 0.6, 0.3),
+        ("BoundedDifference", 0.5, 0.6, 0.1),
+        ("BoundedDifference", 0.2, 0.6, 0.0),
+        ("DrasticProduct", 1.0, 0.6, 0.6),
+        ("DrasticProduct", 0.9, 0.6, 0.0),
+        ("EinsteinProduct", 0.5, 0.5, 0.25 / 1.25),
+        ("HamacherProduct", 0.5, 0.5, 0.25 / 0.75),
+        ("HamacherProduct", 0.0, 0.0, 0.0),
+        ("NilpotentMinimum", 0.6, 0.5, 0.5),
+        ("NilpotentMinimum", 0.3, 0.5, 0.0),
+    ],
+)
+def test_tnorm_values(name: str, a: float, b: float, expected: float) -> None:
+    assert TNORMS[name](np.float64(a), np.float64(b)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "a", "b", "expected"),
+    [
+        ("Maximum", 0.3, 0.6, 0.6),
+        ("AlgebraicSum", 0.5, 0.6, 0.8),
+        ("BoundedSum", 0.5, 0.6, 1.0),
+        ("DrasticSum", 0.0, 0.6, 0.6),
+        ("DrasticSum", 0.1, 0.6, 1.0),
+        ("EinsteinSum", 0.5, 0.5, 1.0 / 1.25),
+        ("HamacherSum", 0.5, 0.5, 0.5 / 0.75),
+        ("NilpotentMaximum", 0.3, 0.5, 0.5),
+        ("NilpotentMaximum", 0.6, 0.5, 1.0),
+        ("NormalizedSum", 0.7, 0.6, 1.0),
+        ("NormalizedSum", 0.2, 0.3, 0.5),
+        ("UnboundedSum", 0.7, 0.6, 1.3),
+    ],
+)
+def test_snorm_values(name: str, a: float, b: float, expected: float) -> None:
+    assert SNORMS[name](np.float64(a), np.float64(b)) == pytest.approx(expected)
