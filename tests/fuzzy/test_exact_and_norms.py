@@ -147,3 +147,56 @@ def test_tnorm_values(name: str, a: float, b: float, expected: float) -> None:
 )
 def test_snorm_values(name: str, a: float, b: float, expected: float) -> None:
     assert SNORMS[name](np.float64(a), np.float64(b)) == pytest.approx(expected)
+
+
+def _scan_bisector(y: np.ndarray, x: np.ndarray) -> float:
+    """fuzzylite's Bisector loop, one sample at a time."""
+    n, dx = len(x), x[1] - x[0]
+    left = right = 0
+    left_area = right_area = 0.0
+    x_left, x_right = x[0] - dx / 2, x[-1] + dx / 2
+    for _ in range(n):
+        if left_area <= right_area or abs(left_area - right_area) < 1e-6:
+            x_left, left_area, left = x[left], left_area + y[left], left + 1
+        else:
+            x_right, right_area, right = x[n - 1 - right], right_area + y[n - 1 - right], right + 1
+    return (left_area * x_right + right_area * x_left) / (left_area + right_area)
+
+
+def _scan_maxima(y: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
+    """fuzzylite's SmallestOfMaximum, LargestOfMaximum and MeanOfMaximum loops."""
+    tol = 1e-6
+    ymax, smallest = -1.0, x[0]
+    for xi, yi in zip(x, y, strict=True):
+        if yi > ymax and abs(yi - ymax) >= tol:
+            ymax, smallest = yi, xi
+    ymax, largest = -1.0, x[-1]
+    for xi, yi in zip(x[::-1], y[::-1], strict=True):
+        if yi > ymax and abs(yi - ymax) >= tol:
+            ymax, largest = yi, xi
+    ymax, lo, hi, plateau = -1.0, x[0], x[-1], False
+    for xi, yi in zip(x, y, strict=True):
+        if yi > ymax and abs(yi - ymax) >= tol:
+            ymax, lo, hi, plateau = yi, xi, xi, True
+        elif plateau and abs(yi - ymax) < tol:
+            hi = xi
+        elif yi < ymax:
+            plateau = False
+    return smallest, largest, (lo + hi) / 2
+
+
+def test_vectorised_defuzzifiers_equal_fuzzylites_sample_scans() -> None:
+    from fuzzy.defuzzifiers import bisector, largest_of_maximum
+
+    rng = np.random.default_rng(9)
+    x = sample_points(-3.0, 7.0, 200)
+    terms = _random_terms(np.random.default_rng(4), 4)
+    table = np.stack([t.membership(np.linspace(-10, 110, 200)) for t in terms])
+    degrees = rng.uniform(0, 1, (300, len(terms)))
+    y = np.minimum(table[None], degrees[:, :, None]).max(axis=1)
+    y[:50] = np.round(y[:50], 1)  # plateaus, ties and repeated maxima
+    np.testing.assert_allclose(bisector(y, x), [_scan_bisector(r, x) for r in y], atol=1e-12)
+    scans = np.array([_scan_maxima(r, x) for r in y])
+    np.testing.assert_allclose(smallest_of_maximum(y, x), scans[:, 0])
+    np.testing.assert_allclose(largest_of_maximum(y, x), scans[:, 1])
+    np.testing.assert_allclose(mean_of_maximum(y, x), scans[:, 2])
