@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import sys
 from collections.abc import Sequence
@@ -50,44 +51,47 @@ def _format(value: float) -> str:
     return "nan" if math.isnan(value) else f"{value:.6f}"
 
 
+SCORE_BATCH_ROWS = 65_536  # the CSV is streamed: memory stays bounded for any file size
+
+
 def score(profile: str, path: str, with_flags: bool) -> int:
     engine = load_profile(profile)
+    outputs = [engine.output(n) for n in engine.output_names]
+    labelled = [o for o in outputs if o.labels]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    bad = 0
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise InputError(
-                f"{path}: empty CSV (expected columns {', '.join(engine.input_names)})"
-            )
-        header = [h.strip() for h in header]
+        header = [h.strip() for h in next(reader, [])]
         missing = [n for n in engine.input_names if n not in header]
         if missing:
             raise InputError(
                 f"{path}: missing column(s) {', '.join(missing)}; "
                 f"profile {engine.name!r} expects: {', '.join(engine.input_names)}"
             )
-        rows = list(reader)
-    index = {n: header.index(n) for n in engine.input_names}
-    columns = {
-        n: np.array([_parse_cell(r[i]) if i < len(r) else math.nan for r in rows])
-        for n, i in index.items()
-    }
-    result = engine.evaluate(columns)
-    outputs = [engine.output(n) for n in engine.output_names]
-    labelled = [o for o in outputs if o.labels]
-    out_header = [*header, *(o.name for o in outputs), *(o.label_column for o in labelled)]
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow([*out_header, "flags"] if with_flags else out_header)
-    for i, row in enumerate(rows):
-        values = [result.outputs[o.name][i] for o in outputs]
-        labels = [o.label_for(float(result.outputs[o.name][i])) or "" for o in labelled]
-        line = [*row, *(_format(v) for v in values), *labels]
-        if with_flags:
-            flags = [f"nan_input:{n}" for n in engine.input_names if math.isnan(columns[n][i])]
-            flags += [f"no_rule_fired:{o.name}" for o in outputs if result.no_rule_fired[o.name][i]]
-            line.append(";".join(flags))
-        writer.writerow(line)
-    bad = int(result.nan_rows.sum())
+        index = {n: header.index(n) for n in engine.input_names}
+        out_header = [*header, *(o.name for o in outputs), *(o.label_column for o in labelled)]
+        writer.writerow([*out_header, "flags"] if with_flags else out_header)
+        while rows := list(itertools.islice(reader, SCORE_BATCH_ROWS)):
+            columns = {
+                n: np.array([_parse_cell(r[i]) if i < len(r) else math.nan for r in rows])
+                for n, i in index.items()
+            }
+            result = engine.evaluate(columns)
+            bad += int(result.nan_rows.sum())
+            for i, row in enumerate(rows):
+                values = [float(result.outputs[o.name][i]) for o in outputs]
+                labels = [o.label_for(float(result.outputs[o.name][i])) or "" for o in labelled]
+                line = [*row, *(_format(v) for v in values), *labels]
+                if with_flags:
+                    flags = [f"nan_input:{n}" for n in index if math.isnan(columns[n][i])]
+                    flags += [
+                        f"no_rule_fired:{o.name}"
+                        for o in outputs
+                        if result.no_rule_fired[o.name][i]
+                    ]
+                    line.append(";".join(flags))
+                writer.writerow(line)
     if bad:
         print(
             f"warning: {bad} row(s) with a missing or non-numeric input scored NaN", file=sys.stderr
