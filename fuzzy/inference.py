@@ -70,7 +70,8 @@ class Activations:
     def term_degree(self, k: int) -> Array | None:
         """The aggregated activation of term k so far (what a chained rule reads)."""
         if not self.maximum:
-            return self.accumulated.get(k)
+            value = self.accumulated.get(k)
+            return None if value is None else value.copy()  # callers may own what we return
         parts = [v for (term, _), v in self.merged.items() if term == k]
         if not parts:
             return None
