@@ -35,13 +35,15 @@ class Activations:
     """What the rules put into one output variable.
 
     With Maximum aggregation the strengths are merged per (term, implication) as they arrive —
-    max over I(term, d_i) equals I(term, max d_i) for any T-norm I — and the 1e-6 firing
-    threshold is applied once at the end (the maximum of thresholded values is the
-    thresholded maximum). Other aggregations keep every (term, implication, strength) entry.
+    max over I(term, d_i) equals I(term, max d_i) for any T-norm I. Raw rule degrees get the
+    1e-6 firing threshold once at the end (the maximum of thresholded values is the
+    thresholded maximum); strengths already masked by firing (hedged consequents) are merged
+    apart, since a hedge may take a fired degree below the threshold. Other aggregations keep
+    every (term, implication, strength) entry, folded in rule order.
     """
 
     aggregation: str | None
-    merged: dict[tuple[int, str], Array] = field(default_factory=dict)
+    merged: dict[tuple[int, str, bool], Array] = field(default_factory=dict)  # key: k, imp, raw
     entries: list[tuple[int, str, Array]] = field(default_factory=list)
     accumulated: dict[int, Array] = field(default_factory=dict)
 
@@ -49,9 +51,10 @@ class Activations:
     def maximum(self) -> bool:
         return self.aggregation == "Maximum"
 
-    def add(self, k: int, implication: str, strength: Array, owned: bool) -> None:
+    def add(self, k: int, implication: str, strength: Array, owned: bool, raw: bool) -> None:
+        """Add a consequent's strength; `raw` when it is the unthresholded rule degree."""
         if self.maximum:
-            key = (k, implication)
+            key = (k, implication, raw)
             previous = self.merged.get(key)
             if previous is None:
                 self.merged[key] = strength if owned else strength.copy()
@@ -72,19 +75,26 @@ class Activations:
         if not self.maximum:
             value = self.accumulated.get(k)
             return None if value is None else value.copy()  # callers may own what we return
-        parts = [v for (term, _), v in self.merged.items() if term == k]
+        parts = [
+            np.where(v >= TOLERANCE, v, 0.0) if raw else v
+            for (term, _, raw), v in self.merged.items()
+            if term == k
+        ]
         if not parts:
             return None
-        top = parts[0] if len(parts) == 1 else np.maximum.reduce(parts)
-        return np.where(top >= TOLERANCE, top, 0.0)
+        return parts[0].copy() if len(parts) == 1 else np.maximum.reduce(parts)
 
     def finish(self) -> list[tuple[int, str, Array]]:
-        """Final (term, implication, strength) list, below-threshold strengths zeroed."""
+        """Final (term, implication, strength) list; raw degrees below threshold zeroed."""
         if not self.maximum:
             return self.entries
-        for v in self.merged.values():
-            v[v < TOLERANCE] = 0.0
-        return [(k, imp, v) for (k, imp), v in self.merged.items()]
+        final: dict[tuple[int, str], Array] = {}
+        for (k, imp, raw), v in self.merged.items():
+            if raw:
+                v[v < TOLERANCE] = 0.0
+            previous = final.get((k, imp))
+            final[(k, imp)] = v if previous is None else np.maximum(previous, v)
+        return [(k, imp, v) for (k, imp), v in final.items()]
 
 
 class Inference:
@@ -154,12 +164,13 @@ class Inference:
                     if not out.enabled or prop.term is None:
                         continue
                     target = acts[out.name]
-                    strength = degree
+                    strength, raw = degree, True
                     if prop.hedges or not target.maximum:
                         if fired is None:
                             fired = degree >= TOLERANCE
                         strength = np.where(fired, apply_hedges(prop.hedges, degree), 0.0)
-                    target.add(out.term_index(prop.term), implication, strength, owned)
+                        raw, owned = False, True
+                    target.add(out.term_index(prop.term), implication, strength, owned, raw)
                     owned = False
         return acts, rule_degrees
 
