@@ -59,7 +59,8 @@ def paper_readings(scale: int, gateway: str, start: float = START) -> list[dict[
                 "gateway_id": gateway, "node_id": node_id, "profile": "rice",
                 "boot": 1, "seq": seq,
                 "values": {"temperature": round(t, 1), "humidity": round(rng.uniform(60, 99), 1),
-                           "gas": round(rng.uniform(3, 6), 2), "soil_ph": round(rng.uniform(5, 8), 2),
+                           "gas": round(rng.uniform(3, 6), 2),
+                           "soil_ph": round(rng.uniform(5, 8), 2),
                            "soil_moisture": round(rng.uniform(10, 70), 2),
                            "lat": -8.588197, "lon": 115.10209},
                 "score": round(score, 1), "label": label, "flags": [],
@@ -201,8 +202,8 @@ def main() -> int:
     one = [r for r in readings if r["node_id"] == "rice-00"]
     server = Server(tmp / "memory-1x")
     try:
-        post_all(server, [codecs.compress(wire.encode_ndjson(c), "gzip")
-                          for c in chunks(one, args.batch)], "gzip", "application/x-ndjson")  # fmt: skip
+        small = [codecs.compress(wire.encode_ndjson(c), "gzip") for c in chunks(one, args.batch)]
+        post_all(server, small, "gzip", "application/x-ndjson")
         figures["peak_rss_mb_1x"] = server.worker_peak_rss_mb()
     finally:
         server.stop()
