@@ -80,10 +80,10 @@ def test_nginx_site_proxies_batches_over_tls(tmp_path: Path) -> None:
     proxy = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                              start_new_session=True)  # fmt: skip
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{upstream}/healthz"), 30, "ingest", None)
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{upstream}/healthz"), 60, "ingest", None)
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
-        wait_until(lambda: _https_ok(https_port, context), 10, "nginx", tmp_path / "error.log")
+        wait_until(lambda: _https_ok(https_port, context), 30, "nginx", tmp_path / "error.log")
         conn = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=30)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson",
                    "Content-Encoding": "gzip"}  # fmt: skip
