@@ -43,7 +43,7 @@ def make_readings(
             "values": {
                 "temperature": 27.0 + (i % 5) * 0.5,
                 "humidity": 65.0,
-                "light": 9000.0,
+                "light": 15000.0,
                 **values,
             },
             "score": 72.5,

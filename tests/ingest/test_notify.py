@@ -130,3 +130,12 @@ def test_fast_path_raises_the_same_notifications_as_one_by_one() -> None:
     assert many.last_ts == one_by_one.last_ts
     assert many.active == one_by_one.active
     assert many.interval_s == pytest.approx(30.0, rel=0.01)
+
+
+def test_bands_come_from_the_fuzzy_profile_when_it_has_one() -> None:
+    from fuzzy import load_profile
+
+    fuzzy_bands = dict(load_profile("orchid").optimal_bands)
+    expected = {k: tuple(v) for k, v in fuzzy_bands.items() if k != "light"}
+    assert optimal_bands("orchid") == expected
+    assert optimal_bands("no-such-profile") == {}
