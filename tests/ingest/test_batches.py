@@ -212,3 +212,27 @@ def test_no_body_crashes_the_worker(env: Env, body, encoding, content_type, comp
     assert response.is_json
     if response.status_code != 200:
         assert response.json["error"]
+
+
+def test_concurrent_requests_with_one_key_store_once(env: Env) -> None:
+    import threading
+
+    key = str(uuid.uuid4())
+    body = codecs.compress(wire.encode_ndjson(make_readings(3000)), "gzip")
+    results: list = []
+
+    def post() -> None:
+        client = env.app.test_client()
+        results.append(client.post("/v1/batches", data=body, headers={
+            "Authorization": f"Bearer {env.gateway_token}", "Content-Encoding": "gzip",
+            "Content-Type": "application/x-ndjson", "Idempotency-Key": key,
+        }).json)  # fmt: skip
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["replayed"] for r in results) == [False, True, True, True]
+    assert all(r["accepted"] == 3000 for r in results)
+    assert stored_count(env) == 3000
