@@ -101,7 +101,12 @@ class InfluxStore:
         return idledger.find_batch(self._db(), batch_id)
 
     def write_batch(
-        self, batch_id: str, gateway_id: str, items: list[Reading], rejected: list[dict[str, Any]]
+        self,
+        batch_id: str,
+        gateway_id: str,
+        items: list[Reading],
+        rejected: list[dict[str, Any]],
+        rejected_total: int | None = None,
     ) -> WriteOutcome:
         db = self._db()
         try:
@@ -123,6 +128,8 @@ class InfluxStore:
                 "rejected": rejected,
                 "replayed": False,
             }
+            if rejected_total is not None:
+                result["rejected_total"] = rejected_total
             idledger.record_batch(db, batch_id, gateway_id, result)
             db.execute("COMMIT")
         except BaseException:

@@ -236,3 +236,13 @@ def test_concurrent_requests_with_one_key_store_once(env: Env) -> None:
     assert sorted(r["replayed"] for r in results) == [False, True, True, True]
     assert all(r["accepted"] == 3000 for r in results)
     assert stored_count(env) == 3000
+
+
+def test_many_rejects_are_capped_and_counted_also_on_replay(env: Env) -> None:
+    body = wire.encode_ndjson(make_readings(2)) + b"x\n" * 1500
+    key = str(uuid.uuid4())
+    first = env.post(codecs.compress(body, "gzip"), key=key).json
+    assert first["accepted"] == 2
+    assert len(first["rejected"]) == 1000 and first["rejected_total"] == 1500
+    again = env.post(codecs.compress(body, "gzip"), key=key).json
+    assert again["rejected_total"] == 1500 and again["replayed"] is True
