@@ -5,6 +5,7 @@ carry the HTTP status the uplink spec assigns them.
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Iterator
@@ -145,8 +146,6 @@ def run_batch(
             raise BatchError(
                 413, f"compressed body of {len(body)} bytes exceeds {limits.max_compressed}"
             )
-        import io
-
         body = io.BytesIO(body)
     reader = _CountingReader(body, limits.max_compressed)
     clock = {"decompress": 0.0}
@@ -172,11 +171,10 @@ def run_batch(
     listed = rejected[:MAX_LISTED_REJECTS]
     started = time.perf_counter()
     try:
-        outcome = store.write_batch(batch_id, gateway_id, items, listed)
+        total = len(rejected) if len(rejected) > len(listed) else None
+        outcome = store.write_batch(batch_id, gateway_id, items, listed, total)
     except StoreUnavailable as exc:
         raise BatchError(503, str(exc), retry_after=5) from None
-    if len(rejected) > len(listed):
-        outcome.result["rejected_total"] = len(rejected)
     write_s = time.perf_counter() - started
     return BatchReport(
         outcome,

@@ -21,30 +21,6 @@ def as_stored(row: tuple) -> dict[str, Any]:
     return out
 
 
-def nodes(db: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = db.execute(
-        "SELECT node_id, gateway_id, profile, last_ts, last_reading, readings"
-        " FROM nodes ORDER BY node_id"
-    )
-    out = []
-    for node_id, gateway_id, profile, last_ts, last_reading, count in rows:
-        latest = json.loads(last_reading)
-        out.append(
-            {
-                "node_id": node_id,
-                "gateway_id": gateway_id,
-                "profile": profile,
-                "last_seen": last_ts,
-                "values": latest.get("values", {}),
-                "score": latest.get("score"),
-                "label": latest.get("label"),
-                "flags": latest.get("flags") or [],
-                "readings": count,
-            }
-        )
-    return out
-
-
 def _filters(query: ReadingQuery) -> tuple[list[str], list[Any]]:
     where, args = [], []
     if query.node:
@@ -126,28 +102,3 @@ def _bucketed(
         )
     nxt = cursors.encode(page[-1][0], page[-1][1]) if len(rows) > query.limit else None
     return out, nxt
-
-
-def stats(db: sqlite3.Connection) -> dict[str, Any]:
-    readings_count = db.execute("SELECT count(*) FROM readings").fetchone()[0]
-    labels = dict(
-        db.execute("SELECT coalesce(label, 'none'), count(*) FROM readings GROUP BY 1 ORDER BY 1")
-    )
-    scores = {
-        f"{int(lo)}-{int(lo) + 10}": n
-        for lo, n in db.execute(
-            "SELECT min(CAST(score / 10 AS INTEGER), 9) * 10 AS lo, count(*) FROM readings"
-            " WHERE score IS NOT NULL GROUP BY lo ORDER BY lo"
-        )
-    }
-    span = db.execute("SELECT min(ts), max(ts) FROM readings").fetchone()
-    return {
-        "readings": readings_count,
-        "nodes": db.execute("SELECT count(*) FROM nodes").fetchone()[0],
-        "gateways": db.execute("SELECT count(DISTINCT gateway_id) FROM nodes").fetchone()[0],
-        "batches": db.execute("SELECT count(*) FROM batches").fetchone()[0],
-        "labels": labels,
-        "scores": scores,
-        "first_ts": span[0],
-        "last_ts": span[1],
-    }
