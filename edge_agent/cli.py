@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import signal
 import sys
+import threading
 from typing import Any
 
 from edge_agent import config as cfg
@@ -72,11 +74,16 @@ def _load(args: argparse.Namespace) -> cfg.Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Catch SIGTERM/SIGINT before the (slow) imports and set-up, so a stop that arrives
+    # while starting is a clean stop too.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     from edge_agent.daemon import Agent
 
     config = _load(args)
     logsetup.setup(config.agent.log_level)
-    agent = Agent(config, interval_from_flag=args.batch_interval is not None)
+    agent = Agent(config, interval_from_flag=args.batch_interval is not None, stop=stop)
     return agent.run()
 
 
