@@ -13,6 +13,7 @@
 // SIGUSR1 resets the MCU (a reboot: the EEPROM boot counter survives); SIGINT/SIGTERM save
 // the EEPROM and exit. The EEPROM file is also saved whenever its content changes.
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +182,12 @@ int main(int argc, char **argv) {
   load_timeline(timeline, &pins);
   if (eeprom) eeprom_load(avr, eeprom);
 
+  // The pty thread must never take our signals: an interrupted select() ends it for good.
+  sigset_t blocked, previous;
+  sigfillset(&blocked);
+  pthread_sigmask(SIG_BLOCK, &blocked, &previous);
   uart_pty_init(avr, &uart_pty);
+  pthread_sigmask(SIG_SETMASK, &previous, NULL);
   uart_pty_connect(&uart_pty, '0');
   unlink(pty);
   if (symlink(uart_pty.pty.slavename, pty) != 0) {

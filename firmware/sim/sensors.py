@@ -30,16 +30,16 @@ SCENARIO_KEYS = (
     "lat",
     "lon",
 )
-# used when a scenario leaves a key out
+# used when a scenario leaves a key out (the same as edge_agent/simulate.py's; a test checks)
 DEFAULTS = {
-    "temperature_c": 27.0,
+    "temperature_c": 26.0,
     "humidity_pct": 70.0,
-    "light_lux": 15000.0,
-    "soil_moisture_pct": 45.0,
+    "light_lux": 14000.0,
+    "soil_moisture_pct": 55.0,
     "gas_ppm": 4.0,
-    "soil_ph": 6.8,
-    "lat": -8.588197,
-    "lon": 115.102090,
+    "soil_ph": 6.5,
+    "lat": -8.588182,
+    "lon": 115.10207,
 }
 
 
