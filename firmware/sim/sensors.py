@@ -8,6 +8,7 @@ that the C runner (runner.c) reads. Pure: no I/O except reading curves.h once.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -133,7 +134,10 @@ def mq2_ppm(count: int) -> float | None:
     if count <= 0 or count >= ADC_MAX:
         return None
     rs = C["CURVE_MQ2_RL"] * (ADC_MAX - count) / count
-    return C["CURVE_MQ2_A"] * (rs / C["CURVE_MQ2_R0"]) ** C["CURVE_MQ2_B"]
+    return min(C["CURVE_MQ2_A"] * (rs / C["CURVE_MQ2_R0"]) ** C["CURVE_MQ2_B"], MQ2_MAX_PPM)
+
+
+MQ2_MAX_PPM = 100000.0  # the firmware clips here (curves.cpp)
 
 
 def ph_value(count: int) -> float | None:
@@ -241,7 +245,7 @@ def value_at(points: Points, t: float) -> float | None:
     """Linear interpolation between numbers, held before/after the ends and next to a null."""
     if t <= points[0][0]:
         return points[0][1]
-    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if t < t1:
             if v0 is None or v1 is None or t1 == t0:
                 return v0
@@ -252,7 +256,7 @@ def value_at(points: Points, t: float) -> float | None:
 def _sampled(points: Points, fn: Callable[[float | None], float]) -> list[tuple[float, float]]:
     """(t, fn(value)) through the curve, fine enough to follow it, jumps kept."""
     out = [(points[0][0], fn(points[0][1]))]
-    for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+    for (t0, v0), (t1, v1) in itertools.pairwise(points):
         if v0 is not None and v1 is not None and t1 > t0:
             for k in range(1, SUBDIVIDE):
                 t = t0 + (t1 - t0) * k / SUBDIVIDE
@@ -292,7 +296,9 @@ def timeline(node: str, scenario: dict[str, Points]) -> str:
         lines += _series("gps_lat", "linear", _sampled(la, lambda v: 0.0 if v is None else v))
         lines += _series("gps_lon", "linear", _sampled(lo, lambda v: 0.0 if v is None else v))
         times = sorted({p[0] for p in la} | {p[0] for p in lo})
-        fix = [(x, 0.0 if value_at(la, x) is None or value_at(lo, x) is None else 1.0) for x in times]
+        fix = [
+            (x, 0.0 if value_at(la, x) is None or value_at(lo, x) is None else 1.0) for x in times
+        ]
         lines += _series("gps_fix", "step", fix)
     for a in kind.analog:
         mv = [(t, v * 1000.0 + HALF_LSB_MV) for t, v in _sampled(pts(a.key), a.volts)]

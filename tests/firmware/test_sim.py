@@ -7,6 +7,8 @@ comes back against the scenario within the sensors' resolution.
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ from edge_agent import frames
 from tests.firmware.simnode import FIRMWARE, SimNode
 
 sys.path.insert(0, str(FIRMWARE / "sim"))
-import sensors  # noqa: E402
+import sensors
 
 pytestmark = pytest.mark.integration
 
@@ -115,8 +117,8 @@ def test_scenario_ramps_are_followed(firmware_build: Path, tmp_path: Path) -> No
         readings = node.frames(6)[1:]
     hums = [f.values["humidity"] for f in readings]
     lights = [f.values["light"] for f in readings]
-    assert all(b > a for a, b in zip(hums, hums[1:], strict=False)), hums
-    assert all(b < a for a, b in zip(lights, lights[1:], strict=False)), lights
+    assert all(b > a for a, b in itertools.pairwise(hums)), hums
+    assert all(b < a for a, b in itertools.pairwise(lights)), lights
 
 
 def test_failed_sensors_are_marked_na_never_zero(firmware_build: Path, tmp_path: Path) -> None:
@@ -145,7 +147,7 @@ def test_reboot_increments_the_boot_counter(firmware_build: Path, tmp_path: Path
     with SimNode("orchid", {}, tmp_path, eeprom=eeprom) as node:
         first = node.frames(1)[0]
         node.reset()
-        hello, before = node.until_hello()
+        hello, _ = node.until_hello()
         after = node.frames(2)
     assert hello.boot == first.boot + 1
     assert [f.seq for f in after] == [1, 2] and {f.boot for f in after} == {hello.boot}
@@ -211,7 +213,6 @@ def test_probe_prints_the_firmware_readings(firmware_build: Path, tmp_path: Path
             timeout=30,
         )
     assert out.returncode == 0, out.stderr
-    import json
 
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     readings, summary = lines[:-1], lines[-1]
