@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import signal
 import sys
@@ -14,10 +13,6 @@ from edge_agent import config as cfg
 from edge_agent import logsetup
 
 DEFAULT_CONFIG = "/etc/edge-agent/config.toml"
-
-
-def _has_probe() -> bool:
-    return importlib.util.find_spec("edge_agent.probe") is not None
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
@@ -116,7 +111,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["probe"] and _has_probe():
+    if argv[:1] == ["probe"]:
         from edge_agent import probe
 
         return int(probe.main(argv[1:]) or 0)

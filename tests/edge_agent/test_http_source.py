@@ -80,14 +80,14 @@ def test_status_page_metrics_and_the_interval_form(web_agent, tmp_path: Path) ->
         assert name in metrics
     assert 'edge_agent_received_total{component="http",reason=""} 1.0' in metrics
 
-    wrong = requests.post(f"{web_agent.url}/settings",
-                          data={"admin_token": "nope", "batch_interval": "5"}, timeout=5)  # fmt: skip
-    assert wrong.status_code == 403
-    bad = requests.post(f"{web_agent.url}/settings",
-                        data={"admin_token": "s3cret", "batch_interval": "soon"}, timeout=5)  # fmt: skip
+    def form(token: str, interval: str) -> requests.Response:
+        data = {"admin_token": token, "batch_interval": interval}
+        return requests.post(f"{web_agent.url}/settings", data=data, timeout=5)
+
+    assert form("nope", "5").status_code == 403
+    bad = form("s3cret", "soon")
     assert bad.status_code == 400 and "batch_interval" in bad.json()["error"]
-    ok = requests.post(f"{web_agent.url}/settings",
-                       data={"admin_token": "s3cret", "batch_interval": "1"}, timeout=5)  # fmt: skip
+    ok = form("s3cret", "1")
     assert ok.status_code == 200
     # the new interval applies at once: the pending reading ships without waiting 600 s
     wait_for(lambda: web_agent.status()["batches_sent"] >= 1, 10, "a batch at the new interval")
