@@ -43,9 +43,18 @@ class Ack:
         self.duplicates = 0
         self.ids: list[str] = []
         self.error: str | None = None
+        self.on_done: Callable[[Ack], None] | None = None  # runs in the committer thread
 
     def wait(self, timeout: float) -> bool:
         return self.done.wait(timeout)
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.on_done is not None:
+            try:
+                self.on_done(self)
+            except Exception:
+                log.exception("ack callback failed")
 
 
 @dataclass
@@ -196,7 +205,7 @@ class Committer:
                 sub.ack.ids.append(reading["id"])
         for sub in group:
             if sub.ack:
-                sub.ack.done.set()
+                sub.ack.finish()
         readings = [r for _s, r in entries]
         for listener in self.listeners:
             try:
@@ -230,7 +239,7 @@ class Committer:
         for sub in group:
             if sub.ack:
                 sub.ack.error = error
-                sub.ack.done.set()
+                sub.ack.finish()
         time.sleep(0.2)
 
     def _quota_log(self, message: str) -> None:
