@@ -74,12 +74,13 @@ def test_mqtt_source_local_topics_and_alerts(
     topic = "subak/nodes/orchid-21/reading"
     publish(host, port, topic, [orchid(1, 25.0), orchid(2, 38.0), b"{not json", {"seq": 1}])
     wait_for(lambda: len(ingest.rows()) == 2, 20, "2 readings at the ingest")
-    readings = wait_for(lambda: [json.loads(p) for t, p in local.messages
-                                 if t == f"{base}/readings/orchid-21"], 10, "local readings")  # fmt: skip
+    def on(topic: str) -> list[dict[str, Any]]:
+        return [json.loads(p) for t, p in local.messages if t == topic]
+
+    readings = wait_for(lambda: on(f"{base}/readings/orchid-21"), 10, "local readings")
     assert [r["seq"] for r in readings] == [1, 2]
     assert all("score" in r and "label" in r for r in readings)
-    alerts = wait_for(lambda: [json.loads(p) for t, p in local.messages
-                               if t == f"{base}/alerts/orchid-21"], 10, "an alert")  # fmt: skip
+    alerts = wait_for(lambda: on(f"{base}/alerts/orchid-21"), 10, "an alert")
     band = [a for a in alerts if a["kind"] == "out_of_band"]
     assert band[0]["variable"] == "temperature" and band[0]["state"] == "raised"
     assert band[0]["value"] == 38.0
