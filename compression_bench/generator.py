@@ -34,9 +34,7 @@ KEEP_P = 0.9  # a 5-s slot's reading survives radio loss and zero-cleaning
 WAKE_S = 6 * 3600
 WAKE_WINDOW_S = 1200
 AWAKE_S = 11 * 3600 + 1800
-CSV_HEADER = (
-    "ID,timestamp,gateway_id,node_id,temperature,humidity,gas,soil_ph,soil_moisture,GPS\n"
-)
+CSV_HEADER = "ID,timestamp,gateway_id,node_id,temperature,humidity,gas,soil_ph,soil_moisture,GPS\n"
 
 
 @dataclass(frozen=True)
@@ -233,9 +231,7 @@ def gateway_readings(
         node = f"rice-{copy + 1:02d}"
         for i in range(len(readings)):
             seq = int(readings.seq[i])
-            values = {
-                name: (int(col[i]) if name in ints else col[i]) for name, col in vals.items()
-            }
+            values = {name: (int(col[i]) if name in ints else col[i]) for name, col in vals.items()}
             flags = [] if 0 <= values["soil_ph"] <= 14 else ["out_of_range:soil_ph"]
             out.append(
                 {

@@ -192,10 +192,8 @@ def _shortest_decimals(scaled: np.ndarray, scale: int) -> np.ndarray:
 def decode_decimal(spec: dict, payload: bytes, rows: int) -> Column:
     scaled = st.decode_ints(spec["ints"], payload, rows)
     scale = spec["scale"]
-    if spec["mode"] == "fixed":
-        shown = np.full(rows, scale)
-    else:
-        shown = _shortest_decimals(scaled, scale)
+    fixed = spec["mode"] == "fixed"
+    shown = np.full(rows, scale) if fixed else _shortest_decimals(scaled, scale)
     return render_decimal(scaled, shown, scale)
 
 
@@ -234,9 +232,10 @@ def encode_datetime(col: Column) -> tuple[dict, list[tuple[bytes, bool]]] | None
         return None
     days = _days_from_civil(y, mo, d)
     # a day past the month's end (31 April) lands in the next month: refuse it
-    if (_days_from_civil(y, mo, np.ones_like(d)) + d - 1 >= _days_from_civil(
-        y + (mo == 12), np.where(mo == 12, 1, mo + 1), np.ones_like(d)
-    )).any():
+    if (
+        _days_from_civil(y, mo, np.ones_like(d)) + d - 1
+        >= _days_from_civil(y + (mo == 12), np.where(mo == 12, 1, mo + 1), np.ones_like(d))
+    ).any():
         return None
     seconds = days * 86400 + h * 3600 + mi * 60 + se
     spec, payload = st.encode_ints(seconds)
