@@ -74,6 +74,7 @@ def test_mqtt_source_local_topics_and_alerts(
     topic = "subak/nodes/orchid-21/reading"
     publish(host, port, topic, [orchid(1, 25.0), orchid(2, 38.0), b"{not json", {"seq": 1}])
     wait_for(lambda: len(ingest.rows()) == 2, 20, "2 readings at the ingest")
+
     def on(topic: str) -> list[dict[str, Any]]:
         return [json.loads(p) for t, p in local.messages if t == topic]
 
