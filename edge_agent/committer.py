@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +155,8 @@ class Committer:
         entries: list[tuple[Submission, dict[str, Any]]] = []
         by_profile: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
         dirty: dict[str, NodeState] = {}
+        last: dict[str, dict[str, Any]] = {}
+        received = duplicates = 0
         for sub in group:
             for cand in sub.candidates:
                 node = self._node(cand)
@@ -162,9 +164,9 @@ class Committer:
                 if cand.kind == "H":
                     self._hello(node, cand)
                     continue
-                self.counters.inc("pipeline", "received")
+                received += 1
                 if self.dedupe.is_duplicate(cand.node_id, cand.boot, cand.seq):
-                    self.counters.inc("pipeline", "discarded", "duplicate")
+                    duplicates += 1
                     if sub.ack:
                         sub.ack.duplicates += 1
                     continue
@@ -174,11 +176,12 @@ class Committer:
                 reading = ident.to_reading(self.gateway_id, cand, profile)
                 by_profile[profile].append(reading)
                 entries.append((sub, reading))
+                last[node.node_id] = reading
+        self.counters.inc("pipeline", "received", n=received)
+        self.counters.inc("pipeline", "discarded", "duplicate", duplicates)
         self._score(by_profile)
-        for node in dirty.values():
-            last = next((r for _s, r in reversed(entries) if r["node_id"] == node.node_id), None)
-            if last is not None:
-                node.score, node.label = last.get("score"), last.get("label")
+        for node_id, reading in last.items():
+            dirty[node_id].score, dirty[node_id].label = reading.get("score"), reading.get("label")
         stored = [Stored(r["id"], ident.to_line(r)) for _s, r in entries]
         deltas = self.counters.take_deltas()
         try:
@@ -223,9 +226,9 @@ class Committer:
             self.counters.inc("score", "sent", n=scored)
             if scored < len(readings):
                 self.counters.inc("score", "discarded", "unscored", len(readings) - scored)
-            for reading in readings:
-                if reading.get("label"):
-                    self.counters.inc("score", "label", reading["label"])
+            labels = Counter(r["label"] for r in readings if r.get("label"))
+            for label, n in labels.items():
+                self.counters.inc("score", "label", label, n)
 
     def _failed(
         self, group: list[Submission], entries: list[Any], error: str, count: bool = True

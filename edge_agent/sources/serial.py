@@ -114,6 +114,13 @@ class SerialSource:
 
     def _line(self, line: bytes) -> None:
         self.counters.inc("serial", "received")
+        start = line.rfind(b"$")
+        if start > 0:
+            # A node reset mid-frame: the cut frame runs into the next one ("$1,R,…,h=6$1,H,…").
+            # Count the cut part and resynchronise on the last '$' instead of losing both.
+            self.counters.inc("serial", "received")
+            self.counters.inc("serial", "discarded", "cut")
+            line = line[start:]
         try:
             frame = frames.decode(line)
         except frames.FrameError as exc:
