@@ -19,10 +19,22 @@ def web_agent(tmp_path: Path, ingest, agent_factory):
     port = free_port()
     config = tmp_path / "agent.toml"
     config.write_text("[http]\nadmin_token = 's3cret'\n")
-    agent = agent_factory([
-        "--config", str(config), "--gateway-id", GATEWAY, "--ingest-url", ingest.url,
-        "--token", ingest.token, "--batch-interval", "600", "--http-listen", f"127.0.0.1:{port}",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--config",
+            str(config),
+            "--gateway-id",
+            GATEWAY,
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "600",
+            "--http-listen",
+            f"127.0.0.1:{port}",
+        ]
+    )
     agent.start()
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _up(url), 20, "agent HTTP server")
@@ -40,8 +52,12 @@ def _up(url: str) -> bool:
 
 
 def test_sensors_acks_only_durable_readings_and_names_bad_fields(web_agent, ingest) -> None:
-    one = {"node_id": "orchid-09", "boot": 1, "seq": 1,
-           "values": {"temperature": 27.0, "humidity": 65.0, "light": 15000.0}}  # fmt: skip
+    one = {
+        "node_id": "orchid-09",
+        "boot": 1,
+        "seq": 1,
+        "values": {"temperature": 27.0, "humidity": 65.0, "light": 15000.0},
+    }
     resp = post_sensors(web_agent.url, one)
     assert resp.status_code == 200, resp.text
     assert resp.json()["accepted"] == 1
@@ -58,8 +74,9 @@ def test_sensors_acks_only_durable_readings_and_names_bad_fields(web_agent, inge
     assert bad.json()["error"] == "reading [1]: values.t must be a finite number, got 'x'"
     junk = requests.post(f"{web_agent.url}/sensors", data=b"\xff{", timeout=5)
     assert junk.status_code == 400 and "not JSON" in junk.json()["error"]
-    status = wait_for(lambda: (s := web_agent.status())["readings_buffered"] == 5 and s, 5,
-                      "5 buffered")  # fmt: skip
+    status = wait_for(
+        lambda: (s := web_agent.status())["readings_buffered"] == 5 and s, 5, "5 buffered"
+    )
     assert status["counters"]["http"]["discarded:invalid"] == 1
     assert status["counters"]["http"]["discarded:not_json"] == 1
     # nothing of the rejected request was stored: seq 7 is still new
@@ -67,16 +84,22 @@ def test_sensors_acks_only_durable_readings_and_names_bad_fields(web_agent, inge
 
 
 def test_status_page_metrics_and_the_interval_form(web_agent, tmp_path: Path) -> None:
-    post_sensors(web_agent.url, {"node_id": "rice-01", "boot": 1, "seq": 3,
-                                 "values": {"soil_ph": 6.5}})  # fmt: skip
+    post_sensors(
+        web_agent.url, {"node_id": "rice-01", "boot": 1, "seq": 3, "values": {"soil_ph": 6.5}}
+    )
     page = requests.get(f"{web_agent.url}/", timeout=5)
     assert page.status_code == 200
     assert "rice-01" in page.text and "Transfer log" in page.text
     assert not re.search(r"(src|href)=\"https?://", page.text)  # no CDN: works offline
     metrics = requests.get(f"{web_agent.url}/metrics", timeout=5).text
-    for name in ("edge_agent_received_total", "edge_agent_sent_total",
-                 "edge_agent_discarded_total", "edge_agent_errors_total",
-                 "edge_agent_buffer_rows", "edge_agent_buffer_usage_ratio"):  # fmt: skip
+    for name in (
+        "edge_agent_received_total",
+        "edge_agent_sent_total",
+        "edge_agent_discarded_total",
+        "edge_agent_errors_total",
+        "edge_agent_buffer_rows",
+        "edge_agent_buffer_usage_ratio",
+    ):
         assert name in metrics
     assert 'edge_agent_received_total{component="http",reason=""} 1.0' in metrics
 

@@ -48,8 +48,12 @@ def publish(host: str, port: int, topic: str, payloads: list[Any]) -> None:
 
 
 def orchid(seq: int, temperature: float) -> dict[str, Any]:
-    return {"node_id": "orchid-21", "boot": 1, "seq": seq,
-            "values": {"temperature": temperature, "humidity": 65.0, "light": 15000.0}}  # fmt: skip
+    return {
+        "node_id": "orchid-21",
+        "boot": 1,
+        "seq": seq,
+        "values": {"temperature": temperature, "humidity": 65.0, "light": 15000.0},
+    }
 
 
 def test_mqtt_source_local_topics_and_alerts(
@@ -64,9 +68,20 @@ def test_mqtt_source_local_topics_and_alerts(
         "[alerts]\ncooldown_seconds = 0.0\n"
     )
     local = Listener(host, port, f"test/{client_id}/#")
-    agent = agent_factory(["--config", str(config), "--gateway-id", GATEWAY,
-                           "--ingest-url", ingest.url, "--token", ingest.token,
-                           "--batch-interval", "1"])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--config",
+            str(config),
+            "--gateway-id",
+            GATEWAY,
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "1",
+        ]
+    )
     agent.start()
     base = f"test/{client_id}/{GATEWAY}"
     wait_for(lambda: (f"{base}/status", "online") in local.messages, 20, "status online")

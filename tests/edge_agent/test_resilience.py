@@ -30,11 +30,22 @@ def test_kill_9_loses_no_acknowledged_reading_and_duplicates_none(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    agent = agent_factory([
-        "--config", str(_fast_retry_config(tmp_path)), "--gateway-id", GATEWAY,
-        "--ingest-url", ingest.url, "--token", ingest.token, "--batch-interval", "1",
-        "--http-listen", f"127.0.0.1:{port}",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--config",
+            str(_fast_retry_config(tmp_path)),
+            "--gateway-id",
+            GATEWAY,
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "1",
+            "--http-listen",
+            f"127.0.0.1:{port}",
+        ]
+    )
     acked: set[str] = set()
     stop = threading.Event()
 
@@ -42,8 +53,10 @@ def test_kill_9_loses_no_acknowledged_reading_and_duplicates_none(
         seq = 0
         while not stop.is_set():
             seq += 1
-            body = [{"node_id": node, "boot": 1, "seq": s, "values": {"temperature": 25.0}}
-                    for s in range(seq, seq + 5)]  # fmt: skip
+            body = [
+                {"node_id": node, "boot": 1, "seq": s, "values": {"temperature": 25.0}}
+                for s in range(seq, seq + 5)
+            ]
             try:
                 resp = requests.post(f"{url}/sensors", json=body, timeout=3)
             except requests.RequestException:
@@ -72,8 +85,11 @@ def test_kill_9_loses_no_acknowledged_reading_and_duplicates_none(
     for t in threads:
         t.join(10)
     assert len(acked) > 50
-    stored = wait_for(lambda: acked <= {r[0] for r in ingest.rows()} and ingest.rows(), 60,
-                      "every acknowledged reading at the ingest")  # fmt: skip
+    stored = wait_for(
+        lambda: acked <= {r[0] for r in ingest.rows()} and ingest.rows(),
+        60,
+        "every acknowledged reading at the ingest",
+    )
     ids = [r[0] for r in stored]
     assert len(ids) == len(set(ids))  # stored once each
     assert agent.stop() == 0
@@ -84,15 +100,30 @@ def test_413_splits_batches_until_they_fit(tmp_path: Path, agent_factory) -> Non
     small.start()
     try:
         port = free_port()
-        agent = agent_factory([
-            "--config", str(_fast_retry_config(tmp_path)), "--gateway-id", GATEWAY,
-            "--ingest-url", small.url, "--token", small.token, "--batch-interval", "600",
-            "--codec", "identity", "--http-listen", f"127.0.0.1:{port}",
-        ])  # fmt: skip
+        agent = agent_factory(
+            [
+                "--config",
+                str(_fast_retry_config(tmp_path)),
+                "--gateway-id",
+                GATEWAY,
+                "--ingest-url",
+                small.url,
+                "--token",
+                small.token,
+                "--batch-interval",
+                "600",
+                "--codec",
+                "identity",
+                "--http-listen",
+                f"127.0.0.1:{port}",
+            ]
+        )
         agent.start()
         wait_for(lambda: _up(port), 20, "agent up")
-        body = [{"node_id": "rice-01", "boot": 1, "seq": s, "values": {"soil_ph": 6.5}}
-                for s in range(1, 201)]  # fmt: skip
+        body = [
+            {"node_id": "rice-01", "boot": 1, "seq": s, "values": {"soil_ph": 6.5}}
+            for s in range(1, 201)
+        ]
         assert requests.post(f"http://127.0.0.1:{port}/sensors", json=body, timeout=5).ok
         agent.stop()  # SIGTERM flushes: the first 200-row batch is too large and is split
         agent.args[agent.args.index("600")] = "1"
@@ -111,11 +142,22 @@ def test_wrong_token_keeps_everything_and_counts_401(
     tmp_path: Path, ingest: Ingest, agent_factory
 ) -> None:
     port = free_port()
-    agent = agent_factory([
-        "--config", str(_fast_retry_config(tmp_path)), "--gateway-id", GATEWAY,
-        "--ingest-url", ingest.url, "--token", "gw_nope_nope", "--batch-interval", "1",
-        "--http-listen", f"127.0.0.1:{port}",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--config",
+            str(_fast_retry_config(tmp_path)),
+            "--gateway-id",
+            GATEWAY,
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            "gw_nope_nope",
+            "--batch-interval",
+            "1",
+            "--http-listen",
+            f"127.0.0.1:{port}",
+        ]
+    )
     agent.start()
     wait_for(lambda: _up(port), 20, "agent up")
     body = {"node_id": "rice-01", "boot": 1, "seq": 1, "values": {"soil_ph": 6.5}}
@@ -131,10 +173,20 @@ def test_unplugged_port_is_reopened_within_3_s_and_partial_lines_dropped(
 ) -> None:
     path = tmp_path / "by-id-node"
     node = FakeNodePort(path)
-    agent = agent_factory([
-        "--gateway-id", GATEWAY, "--serial", str(path), "--ingest-url", ingest.url,
-        "--token", ingest.token, "--batch-interval", "1",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--gateway-id",
+            GATEWAY,
+            "--serial",
+            str(path),
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "1",
+        ]
+    )
     agent.start()
     wait_for(lambda: agent.tail().count("connected") == 1, 20, "port open")
     # the tail of a frame cut by the reset-on-open, then good frames

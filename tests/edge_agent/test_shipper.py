@@ -18,9 +18,16 @@ from tests.edge_agent.conftest import GATEWAY, Ingest
 def fill(buffer: Buffer, node: str, n: int) -> set[str]:
     readings = []
     for seq in range(1, n + 1):
-        r = {"id": wire.reading_id(GATEWAY, node, 1, seq), "ts": wire.format_ts(1.7e9 + seq),
-             "gateway_id": GATEWAY, "node_id": node, "boot": 1, "seq": seq,
-             "values": {"temperature": 20.0 + seq % 7}, "flags": []}  # fmt: skip
+        r = {
+            "id": wire.reading_id(GATEWAY, node, 1, seq),
+            "ts": wire.format_ts(1.7e9 + seq),
+            "gateway_id": GATEWAY,
+            "node_id": node,
+            "boot": 1,
+            "seq": seq,
+            "values": {"temperature": 20.0 + seq % 7},
+            "flags": [],
+        }
         readings.append(Stored(r["id"], wire.encode_ndjson([r])))
     buffer.write_group(readings, {})
     return {s.id for s in readings}
@@ -78,4 +85,7 @@ def test_retry_after_and_server_timing_parsing() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert parse_retry_after("soon") is None
     assert parse_server_timing("decompress;dur=1.5, parse;dur=2, write;desc=x;dur=3.25") == {
-        "decompress": 1.5, "parse": 2.0, "write": 3.25}  # fmt: skip
+        "decompress": 1.5,
+        "parse": 2.0,
+        "write": 3.25,
+    }

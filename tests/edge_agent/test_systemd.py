@@ -22,16 +22,23 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is required (apt install systemd)"
     text = UNIT.read_text()
-    for needed in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "StateDirectory=",
-                   "NoNewPrivileges=yes", "ProtectSystem=strict"):  # fmt: skip
+    for needed in (
+        "Type=notify",
+        "WatchdogSec=",
+        "Restart=on-failure",
+        "StateDirectory=",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+    ):
         assert needed in text
     # verify checks that ExecStart exists: point it at this checkout's installed entry point
     installed = Path(sys.executable).with_name("edge-agent")
     assert installed.exists()
     unit = tmp_path / "edge-agent.service"
     unit.write_text(text.replace("/usr/local/bin/edge-agent", str(installed)))
-    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    done = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr
 
@@ -44,10 +51,24 @@ def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path: Path) -> None:
     sock.settimeout(20)
     env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent", "run", "--gateway-id", GATEWAY,
-         "--state-dir", str(tmp_path / "state"), "--ingest-url", "http://127.0.0.1:9",
-         "--token", "t"], cwd=ROOT, env=env, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "edge_agent",
+            "run",
+            "--gateway-id",
+            GATEWAY,
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--ingest-url",
+            "http://127.0.0.1:9",
+            "--token",
+            "t",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+    )
     try:
         messages = []
         while sum("WATCHDOG=1" in m for m in messages) < 2:
