@@ -29,8 +29,11 @@ from edge_agent.pipeline.score import Scorer, profile_by_prefix
 from edge_agent.pipeline.validate import PROFILES
 
 log = logging.getLogger(__name__)
-MAX_GROUP = 5000
-QUEUE_LIMIT = 50_000
+MAX_GROUP = 1000  # readings per transaction: bounds the transient memory of a group
+# Submissions waiting for the committer. Small on purpose: when the committer falls behind,
+# sources block (serial data waits in the driver, HTTP clients wait for their ack, the MQTT
+# broker holds messages) instead of the agent's memory growing.
+QUEUE_LIMIT = 200
 Listener = Callable[[list[dict[str, Any]]], None]
 
 

@@ -31,7 +31,8 @@ from fuzzy import load_profile
 from ingest import wire
 
 
-def anchor_per_reading(work: Path, n: int, cpu: int) -> float:
+def anchor_per_reading(work: Path, n: int, cpu: int) -> tuple[float, float]:
+    """(readings/s wall clock, readings per CPU-second) of the per-reading design."""
     os.sched_setaffinity(0, {cpu})
     node = PtyNode.__new__(PtyNode)
     node.node_id, node.boot = "orchid-01", 1
@@ -41,7 +42,7 @@ def anchor_per_reading(work: Path, n: int, cpu: int) -> float:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("CREATE TABLE readings (id TEXT PRIMARY KEY, line BLOB)")
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     for line in lines:
         frame = frames.decode(line)
         result = engine.score_records([frame.values])[0]
@@ -54,10 +55,10 @@ def anchor_per_reading(work: Path, n: int, cpu: int) -> float:
         db.execute(
             "INSERT INTO readings VALUES (?, ?)", (reading["id"], wire.encode_ndjson([reading]))
         )
-    elapsed = time.perf_counter() - start
+    elapsed, cpu_used = time.perf_counter() - start, time.process_time() - cpu0
     db.close()
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-    return n / elapsed
+    return n / elapsed, n / cpu_used
 
 
 def main() -> int:
@@ -96,9 +97,12 @@ def main() -> int:
         node.start()
     time.sleep(args.warmup)
     s0, c0, t0 = agent.status(), agent.cpu_seconds(), time.monotonic()
-    time.sleep(args.seconds)
+    rss_samples = []
+    while time.monotonic() - t0 < args.seconds:
+        time.sleep(2)
+        rss_samples.append(agent.rss_mb())
     s1, c1, t1 = agent.status(), agent.cpu_seconds(), time.monotonic()
-    rss = agent.rss_mb()
+    rss = max(rss_samples)
     for node in nodes:
         node.stop()
     agent.stop()
@@ -112,13 +116,19 @@ def main() -> int:
         "buffered_per_s": round(buffered / elapsed),
         "scored_per_s": round(scored / elapsed),
         "agent_cpu_share": round((c1 - c0) / elapsed, 2),
-        "rss_mb": round(rss, 1),
+        "rss_mb_max": round(rss, 1),
+        "rss_mb_median": round(sorted(rss_samples)[len(rss_samples) // 2], 1),
         "pending_at_end": s1["readings_pending"],
         "rejected": s1["frames_rejected"],
         "codec": args.codec,
     }
-    anchor = anchor_per_reading(work, args.anchor_readings, args.cpu)
+    anchor, anchor_per_cpu_s = anchor_per_reading(work, args.anchor_readings, args.cpu)
     print("ours " + json.dumps(ours))
+    per_cpu_s = buffered / max(c1 - c0, 1e-9)
+    print(
+        f"per CPU-second (what one fully-used core does): ours {per_cpu_s:.0f} readings "
+        f"buffered | anchor {anchor_per_cpu_s:.0f} | ratio {per_cpu_s / anchor_per_cpu_s:.1f}x"
+    )
     print(
         f"ours: {ours['acked_per_s']} readings/s acknowledged by the ingest "
         f"({ours['buffered_per_s']}/s durably buffered, agent CPU {ours['agent_cpu_share']:.0%} "
