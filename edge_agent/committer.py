@@ -33,7 +33,7 @@ MAX_GROUP = 1000  # readings per transaction: bounds the transient memory of a g
 # Submissions waiting for the committer. Small on purpose: when the committer falls behind,
 # sources block (serial data waits in the driver, HTTP clients wait for their ack, the MQTT
 # broker holds messages) instead of the agent's memory growing.
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 64
 Listener = Callable[[list[dict[str, Any]]], None]
 
 
