@@ -203,6 +203,9 @@ class Agent:
                 "emptied the buffer" if emptied else "stopped",
                 rows,
             )
+            deltas = self.counters.take_deltas()  # what the flush counted
+            if deltas:
+                self.buffer.write_group([], deltas)
             self.shipper.uplink.close()
             if self.local is not None:
                 self.local.stop()
