@@ -31,9 +31,9 @@ from ingest.stores import idledger, summary
 from ingest.stores.base import NotSupported, ReadingQuery, StoreUnavailable, WriteOutcome
 from ingest.stores.influx_lines import (
     batch_stats_to_line,
+    fast_reading_line,
     gateway_status_to_line,
     notification_to_line,
-    reading_to_line,
 )
 
 
@@ -88,10 +88,10 @@ class InfluxStore:
     def _send(self, lines: list[str]) -> None:
         try:
             for start in range(0, len(lines), self.batch_size):
-                self._write.write(
+                self._write.write(  # one string per chunk: the client then sends it as is
                     bucket=self.bucket,
                     org=self.org,
-                    record=lines[start : start + self.batch_size],
+                    record="\n".join(lines[start : start + self.batch_size]),
                     write_precision=WritePrecision.MS,
                 )
         except Exception as exc:  # urllib3 / ApiException: the store refused or is away
@@ -114,7 +114,7 @@ class InfluxStore:
                 db.execute("ROLLBACK")
                 return WriteOutcome(result={**previous, "replayed": True})
             new = idledger.claim_new(db, items)
-            self._send([reading_to_line(r.as_dict(), r.gateway_id) for r in new])
+            self._send([fast_reading_line(r) for r in new])
             summary.update(db, new)
             result = {
                 "batch_id": batch_id,

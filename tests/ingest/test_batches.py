@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest import codecs, wire
 from tests.ingest.conftest import GATEWAY, Env, build_env, make_readings
@@ -178,3 +180,35 @@ def test_paper_csv_layout_is_accepted(env: Env) -> None:
     }  # fmt: skip
     assert "humidity" not in page[1]["values"]  # an empty cell is absent, never 0
     assert page[0]["ts"] == "2025-05-10T06:10:10.000Z"
+
+
+def test_overload_is_429_with_retry_after(env: Env, monkeypatch) -> None:
+    import threading
+
+    from ingest.routes import batches
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(batches, "_inflight", full)
+    response = env.post(make_readings(1))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    assert "retry" in response.json["error"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=2000),
+    encoding=st.sampled_from(codecs.ENCODINGS),
+    content_type=st.sampled_from(["application/x-ndjson", "text/csv"]),
+    compress=st.booleans(),
+)
+def test_no_body_crashes_the_worker(env: Env, body, encoding, content_type, compress) -> None:
+    data = codecs.compress(body, encoding) if compress else body
+    response = env.post(data, encoding=encoding, content_type=content_type)
+    assert response.status_code in (200, 400, 413)
+    assert response.is_json
+    if response.status_code != 200:
+        assert response.json["error"]

@@ -171,3 +171,29 @@ def test_influx_store_down_is_503_and_nothing_recorded(tmp_path: Path) -> None:
     assert store.find_batch(key) is None
     assert store.stats()["readings"] == 0
     assert env.client.get("/healthz").status_code == 503
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    node=names,
+    profile=st.none() | names,
+    values=st.dictionaries(
+        names | st.sampled_from(["score", "id"]),
+        st.floats(allow_nan=False, allow_infinity=False, width=64),
+        max_size=8,
+    ),
+    score=st.none() | st.floats(0, 100),
+    label=st.none() | st.text(max_size=12),
+    flags=st.lists(st.text(max_size=10), max_size=3),
+)
+def test_store_hot_path_line_equals_reading_to_line(node, profile, values, score, label, flags):
+    from ingest import fastwire
+    from ingest.stores.influx_lines import fast_reading_line
+
+    reading = {
+        "id": wire.reading_id("gw", node, 1, 2), "ts": "2025-05-10T06:10:10.250Z",
+        "gateway_id": "gw", "node_id": node, "profile": profile, "boot": 1, "seq": 2,
+        "values": values, "score": score, "label": label, "flags": flags,
+    }  # fmt: skip
+    struct = fastwire.from_dict(reading)
+    assert fast_reading_line(struct) == reading_to_line(reading, "gw")
