@@ -4,6 +4,8 @@ publishes it again under the same idempotency key (the broker's PUBACK is not en
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -15,7 +17,7 @@ import requests
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest import codecs
-from tests.edge_agent.conftest import GATEWAY, wait_for
+from tests.edge_agent.conftest import GATEWAY, ROOT, wait_for
 from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
@@ -88,5 +90,75 @@ def test_batches_carry_the_v5_properties_and_are_resent_until_acked(
 def _post(port: int, reading: dict[str, Any]) -> bool:
     try:
         return requests.post(f"http://127.0.0.1:{port}/sensors", json=reading, timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def test_readings_reach_the_real_ingest_consumer_over_mqtt(
+    tmp_path: Path, mosquitto, ingest, agent_factory
+) -> None:
+    consumer_log = (tmp_path / "consumer.log").open("ab")
+    consumer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ingest.cli",
+            "--var-dir",
+            str(ingest.var_dir),
+            "consume",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{mosquitto.port}",
+        ],
+        cwd=ROOT,
+        stdout=consumer_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        port = free_port()
+        config = tmp_path / "agent.toml"
+        config.write_text(
+            f"[uplink]\ntransport = 'mqtt'\nmqtt_port = {mosquitto.port}\n"
+            "timeout_seconds = 5.0\nbackoff_max_seconds = 1.0\n"
+        )
+        agent = agent_factory(
+            [
+                "--config",
+                str(config),
+                "--gateway-id",
+                GATEWAY,
+                "--token",
+                ingest.token,
+                "--batch-interval",
+                "1",
+                "--codec",
+                "zstd",
+                "--http-listen",
+                f"127.0.0.1:{port}",
+            ]
+        )
+        agent.start()
+        batch = [
+            {"node_id": "rice-03", "boot": 2, "seq": s, "values": {"soil_ph": 6.1}}
+            for s in range(1, 21)
+        ]
+        wait_for(lambda: _post_list(port, batch), 20, "agent up and readings accepted")
+        rows = wait_for(
+            lambda: len(ingest.rows()) == 20 and ingest.rows(),
+            30,
+            "20 readings stored through MQTT",
+        )
+        assert {r[3] for r in rows} == set(range(1, 21))
+        assert agent.stop() == 0
+        status = agent.status()
+        assert status["readings_pending"] == 0 and status["batches_sent"] >= 1
+    finally:
+        consumer.terminate()
+        consumer.wait(15)
+        consumer_log.close()
+
+
+def _post_list(port: int, readings: list[dict[str, Any]]) -> bool:
+    try:
+        return requests.post(f"http://127.0.0.1:{port}/sensors", json=readings, timeout=2).ok
     except requests.RequestException:
         return False
