@@ -98,8 +98,11 @@ class SimNode:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no hello frame in {timeout}s; got {before}; log: {self.log()}")
-            frame = self.frames(1, remaining)[0]
+                raise TimeoutError(f"no hello frame in {timeout}s, only {before}")
+            try:
+                frame = self.frames(1, remaining)[0]
+            except TimeoutError:
+                raise TimeoutError(f"no hello frame in {timeout}s, only {before}") from None
             if frame.kind == "H":
                 return frame, before
             before.append(frame)
