@@ -215,6 +215,7 @@ void parts_after_reset(avr_t *avr) {
   if (gps.attached) {
     gps.bit = -1;
     gps.head = gps.tail = 0;
+    gps.second = -1;  // the module keeps sending: next sentences right away
     avr_raise_irq(gps.pin, 1);
     avr_cycle_timer_register(avr, us(avr, 1000), gps_tick, NULL);
   }

@@ -34,6 +34,7 @@ class SimNode:
         self.port: serial.Serial | None = None
         self.splitter = frames.LineSplitter()
         self.raw_lines: list[bytes] = []
+        self.cut: list[bytes] = []
 
     def start(self) -> SimNode:
         cmd = [sys.executable, str(RUN), "--node", self.node, "--scenario", str(self.scenario_path)]
@@ -80,7 +81,11 @@ class SimNode:
         while len(out) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(out)}/{count} lines in {timeout}s; log: {self.log()}")
-            for line in self.splitter.feed(self.port.read(self.port.in_waiting or 1)):
+            try:
+                data = self.port.read(self.port.in_waiting or 1)
+            except serial.SerialException as exc:
+                raise RuntimeError(f"{exc}; runner log: {self.log()}") from exc
+            for line in self.splitter.feed(data):
                 if self._first and not line.startswith(b"$"):
                     continue
                 self._first = False
@@ -92,17 +97,23 @@ class SimNode:
         return [frames.decode(line) for line in self.lines(count, timeout)]
 
     def until_hello(self, timeout: float = 15.0) -> tuple[frames.Frame, list[frames.Frame]]:
-        """Frames up to and including the next hello frame: (hello, frames before it)."""
-        before = []
+        """Frames up to and including the next hello frame: (hello, frames before it).
+
+        A reset can cut the line being sent: such a line is kept in `self.cut`, not decoded.
+        """
+        before: list[frames.Frame] = []
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no hello frame in {timeout}s, only {before}")
             try:
-                frame = self.frames(1, remaining)[0]
+                line = self.lines(1, max(remaining, 0.01))[0]
             except TimeoutError:
                 raise TimeoutError(f"no hello frame in {timeout}s, only {before}") from None
+            try:
+                frame = frames.decode(line)
+            except frames.FrameError:
+                self.cut.append(line)
+                continue
             if frame.kind == "H":
                 return frame, before
             before.append(frame)
