@@ -2,6 +2,7 @@
 // driven from a timeline file (written by firmware/sim/run from a scenario JSON).
 //
 //   simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]
+//                 [--seconds SIMULATED] [--fast]
 //
 // Timeline file, one directive per line ('#' comments):
 //   dht PORT BIT            DHT11 data line on that pin (e.g. "dht D 2")
@@ -153,8 +154,17 @@ static double wall_now(void) {
 
 int main(int argc, char **argv) {
   const char *elf = NULL, *timeline = NULL, *pty = NULL, *eeprom = NULL, *mcu = "atmega328p";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int fast = 0;
+  double stop_after = 0;
+  for (int i = 1; i < argc; i += 2) {
+    if (!strcmp(argv[i], "--fast")) {  // benchmark: no wall-clock throttle
+      fast = 1;
+      i--;
+      continue;
+    }
+    if (i + 1 >= argc) die("option without a value");
     if (!strcmp(argv[i], "--elf")) elf = argv[i + 1];
+    else if (!strcmp(argv[i], "--seconds")) stop_after = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--timeline")) timeline = argv[i + 1];
     else if (!strcmp(argv[i], "--pty")) pty = argv[i + 1];
     else if (!strcmp(argv[i], "--eeprom")) eeprom = argv[i + 1];
@@ -165,7 +175,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!elf || !timeline || !pty)
-    die("usage: simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]");
+    die("usage: simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]"
+        " [--seconds SIMULATED] [--fast]");
 
   elf_firmware_t fw;
   memset(&fw, 0, sizeof fw);
@@ -214,10 +225,13 @@ int main(int argc, char **argv) {
   double wall0 = wall_now();
   avr_cycle_count_t cycle0 = avr->cycle;
   double next_save = 0;
+  uint16_t min_sp = (uint16_t)avr->ramend;  // lowest stack pointer seen: peak stack use
   while (!want_stop) {
     avr_cycle_count_t until = avr->cycle + slice;
     while (avr->cycle < until) {
       int state = avr_run(avr);
+      uint16_t sp = (uint16_t)(avr->data[R_SPL] | avr->data[R_SPH] << 8);
+      if (sp < min_sp) min_sp = sp;
       if (state == cpu_Done || state == cpu_Crashed) {
         fprintf(stderr, "simavr-runner: the MCU stopped (state %d)\n", state);
         if (eeprom) eeprom_save(avr, eeprom, 0);
@@ -225,6 +239,8 @@ int main(int argc, char **argv) {
       }
     }
     adc_update(avr, sim_seconds(avr));
+    if (stop_after > 0 && sim_seconds(avr) >= stop_after) break;
+    if (fast) continue;
     double ahead = (double)(avr->cycle - cycle0) / avr->frequency - (wall_now() - wall0);
     if (ahead > 0.002) {
       struct timespec ts = {0, (long)(ahead * 1e9)};
@@ -247,6 +263,8 @@ int main(int argc, char **argv) {
   }
   if (eeprom) eeprom_save(avr, eeprom, 0);
   unlink(pty);
+  fprintf(stderr, "simavr-runner: %.1f s simulated, peak stack %u B (SP low 0x%04X, RAMEND 0x%04X)\n",
+          sim_seconds(avr), (unsigned)(avr->ramend - min_sp), min_sp, (unsigned)avr->ramend);
   // uart_pty_stop() is not called: it hangs (see docs); process exit closes the pty.
   return 0;
 }
