@@ -67,7 +67,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="simulated seconds per node")
     args = ap.parse_args()
     subprocess.run(["make", "-s", "-C", str(FIRMWARE), "sim", "runner"], check=True)
-    print(f"{'node':9} {'runner x real-time':>18} {'stock simavr':>13} {'ratio':>6}  RAM (static + peak stack)")
+    header = f"{'node':9} {'runner x real-time':>18} {'stock simavr':>13} {'ratio':>6}"
+    print(header + "  RAM (static + peak stack)")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for node in ("orchid", "rice", "watering"):
