@@ -21,7 +21,7 @@ from tests.firmware.simnode import FIRMWARE, SimNode
 sys.path.insert(0, str(FIRMWARE / "sim"))
 import sensors
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DECIMALS = {name: dec for _key, (name, _unit, dec) in frames.FIELDS.items()}
 READING_OF = {
