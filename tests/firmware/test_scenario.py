@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import simulate
+from edge_agent import frames, simulate
 from tests.firmware.simnode import FIRMWARE, RUN
 
 sys.path.insert(0, str(FIRMWARE / "sim"))
@@ -110,3 +110,17 @@ def test_runner_refuses_a_bad_timeline_with_the_line(firmware_build: Path, tmp_p
     )
     assert out.returncode == 2
     assert f"{timeline}:4: bad timeline line: not a point" in out.stderr
+
+
+def test_python_watering_node_switches_like_the_firmware() -> None:
+    # the firmware: on above raw 700, off below 400, unchanged in between
+    moisture = iter([20.0, 50.0, 70.0, 50.0])  # raw 818, 512, 307, 512
+    node = simulate.Node("watering", "w1", 1, {"soil_moisture_pct": lambda t: next(moisture)})
+    pumps = []
+    for t in range(4):
+        got = [frames.decode(f) for f in node.next_frames(t)]
+        pumps.append([(f.kind, f.values["water_pump"]) for f in got])
+        assert got[-1].values["soil_moisture"] == pytest.approx(
+            sensors.hw080_pct(int(got[-1].values["soil_raw"])), abs=0.05
+        )
+    assert pumps == [[("E", 1), ("R", 1)], [("R", 1)], [("E", 0), ("R", 0)], [("R", 0)]]
