@@ -200,6 +200,14 @@ int main(int argc, char **argv) {
   uart_pty_init(avr, &uart_pty);
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
   uart_pty_connect(&uart_pty, '0');
+  // uart_pty also points the machine-wide /tmp/simavr-uart0 at our pty: remove it, so that a
+  // reader meant for another simulation never opens (and steals bytes from) ours.
+  char shared[128];
+  ssize_t n_link = readlink("/tmp/simavr-uart0", shared, sizeof shared - 1);
+  if (n_link > 0) {
+    shared[n_link] = '\0';
+    if (!strcmp(shared, uart_pty.pty.slavename)) unlink("/tmp/simavr-uart0");
+  }
   unlink(pty);
   if (symlink(uart_pty.pty.slavename, pty) != 0) {
     perror(pty);

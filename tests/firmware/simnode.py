@@ -53,7 +53,27 @@ class SimNode:
         return self
 
     def log(self) -> str:
-        return (self.workdir / f"{self.node}-runner.log").read_text(errors="replace")
+        text = (self.workdir / f"{self.node}-runner.log").read_text(errors="replace")
+        return text + self.other_readers()
+
+    def other_readers(self) -> str:
+        """Other processes holding our pty open (a reader that steals bytes), for diagnosis."""
+        try:
+            device = os.path.realpath(self.pty)
+        except OSError:
+            return ""
+        found = []
+        for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+            pid = int(fd_dir.parent.name)
+            if pid in (os.getpid(), self.proc.pid if self.proc else -1):
+                continue
+            try:
+                if any(os.readlink(fd) == device for fd in fd_dir.iterdir()):
+                    cmd = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(f"{pid}: {cmd.decode(errors='replace')}")
+            except OSError:
+                continue
+        return f"\nother processes with {device} open: {found}" if found else ""
 
     def reset(self) -> None:
         """A reboot: SIGUSR1 makes the runner reset the MCU (EEPROM kept)."""
@@ -94,7 +114,15 @@ class SimNode:
         return out
 
     def frames(self, count: int, timeout: float = 15.0) -> list[frames.Frame]:
-        return [frames.decode(line) for line in self.lines(count, timeout)]
+        out = []
+        for line in self.lines(count, timeout):
+            try:
+                out.append(frames.decode(line))
+            except frames.FrameError as exc:
+                raise frames.FrameError(
+                    exc.reason, f"{line!r}: {exc}{self.other_readers()}"
+                ) from exc
+        return out
 
     def until_hello(self, timeout: float = 15.0) -> tuple[frames.Frame, list[frames.Frame]]:
         """Frames up to and including the next hello frame: (hello, frames before it).
