@@ -23,8 +23,16 @@ RUN = FIRMWARE / "sim" / "run"
 class SimNode:
     """Starts the runner, waits for its pty, and reads decoded frames from it."""
 
-    def __init__(self, node: str, scenario: dict, workdir: Path, eeprom: Path | None = None):
+    def __init__(
+        self,
+        node: str,
+        scenario: dict,
+        workdir: Path,
+        eeprom: Path | None = None,
+        profile: str = "sim",
+    ):
         self.node = node
+        self.profile = profile
         self.workdir = workdir
         self.scenario_path = workdir / f"{node}-scenario.json"
         self.scenario_path.write_text(json.dumps(scenario))
@@ -39,6 +47,7 @@ class SimNode:
     def start(self) -> SimNode:
         cmd = [sys.executable, str(RUN), "--node", self.node, "--scenario", str(self.scenario_path)]
         cmd += ["--pty", str(self.pty), "--eeprom", str(self.eeprom), "--no-build"]
+        cmd += ["--profile", self.profile]
         log = open(self.workdir / f"{self.node}-runner.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()

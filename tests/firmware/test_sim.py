@@ -11,6 +11,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,18 @@ def test_probe_prints_the_firmware_readings(firmware_build: Path, tmp_path: Path
     for r in readings:
         assert r["node_id"] == "orchid-01" and r["values"]["temperature"] == 22.0
         assert set(r) >= {"node_id", "boot", "seq", "values"}
+
+
+@pytest.mark.parametrize(("node", "interval"), [("orchid", "600s"), ("rice", "5s")])
+def test_release_builds_report_at_the_papers_intervals(
+    firmware_build: Path, tmp_path: Path, node: str, interval: str
+) -> None:
+    with SimNode(node, {}, tmp_path, profile="release") as sim:
+        time.sleep(0.3)
+        sim.reset()
+        hello, _ = sim.until_hello()
+        assert hello.info == {"k": node, "iv": interval}
+        if node == "rice":  # the first reading comes one interval after boot
+            start = time.monotonic()
+            reading = sim.frames(1, timeout=15)[0]
+            assert reading.seq == 1 and 3.5 < time.monotonic() - start < 7.0
