@@ -7,6 +7,7 @@
 // Timeline file, one directive per line ('#' comments):
 //   dht PORT BIT            DHT11 data line on that pin (e.g. "dht D 2")
 //   gps PORT BIT BAUD       NMEA into that pin
+//   rtc EPOCH               DS3231 on the I2C bus, set to EPOCH (UTC seconds) at power-up
 //   series NAME linear|step N   followed by N lines "SECONDS VALUE"
 // Series: adc0..adc7 (mV), dht_t (C), dht_h (%RH), dht_ok (0/1), gps_lat, gps_lon (deg),
 // gps_fix (0/1). Time is simulated time since power-up, so it is independent of host load.
@@ -63,6 +64,8 @@ static void die(const char *what) {
 typedef struct {
   char dht_port, gps_port;
   int dht_bit, gps_bit, gps_baud;
+  double rtc_epoch;
+  int has_rtc;
 } pins_t;
 
 static void load_timeline(const char *path, pins_t *pins) {
@@ -82,6 +85,9 @@ static void load_timeline(const char *path, pins_t *pins) {
       if (sscanf(line, "dht %c %d", &pins->dht_port, &pins->dht_bit) != 2) goto bad;
     } else if (!strcmp(word, "gps")) {
       if (sscanf(line, "gps %c %d %d", &pins->gps_port, &pins->gps_bit, &pins->gps_baud) != 3) goto bad;
+    } else if (!strcmp(word, "rtc")) {
+      if (sscanf(line, "rtc %lf", &pins->rtc_epoch) != 1) goto bad;
+      pins->has_rtc = 1;
     } else if (!strcmp(word, "series")) {
       if (n_series == MAX_SERIES) goto bad;
       series_t *s = &all_series[n_series++];
@@ -215,6 +221,7 @@ int main(int argc, char **argv) {
   }
   if (pins.dht_port) dht_attach(avr, pins.dht_port, pins.dht_bit);
   if (pins.gps_port) gps_attach(avr, pins.gps_port, pins.gps_bit, pins.gps_baud);
+  if (pins.has_rtc) rtc_attach(avr, pins.rtc_epoch);
   adc_update(avr, 0);
 
   struct sigaction sa;

@@ -30,9 +30,11 @@ class SimNode:
         workdir: Path,
         eeprom: Path | None = None,
         profile: str = "sim",
+        extra_args: tuple[str, ...] = (),
     ):
         self.node = node
         self.profile = profile
+        self.extra_args = extra_args
         self.workdir = workdir
         self.scenario_path = workdir / f"{node}-scenario.json"
         self.scenario_path.write_text(json.dumps(scenario))
@@ -47,7 +49,7 @@ class SimNode:
     def start(self) -> SimNode:
         cmd = [sys.executable, str(RUN), "--node", self.node, "--scenario", str(self.scenario_path)]
         cmd += ["--pty", str(self.pty), "--eeprom", str(self.eeprom), "--no-build"]
-        cmd += ["--profile", self.profile]
+        cmd += ["--profile", self.profile, *self.extra_args]
         log = open(self.workdir / f"{self.node}-runner.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
