@@ -242,3 +242,12 @@ def test_wrong_baud_noise_is_counted_and_the_reader_recovers(sender: int) -> Non
     got = state.feed(b"\n" + reading(10) + reading(11))
     assert [f.seq for f in got] == [10, 11]
     assert state.decoded == 3 and state.summary()["rejected"] >= 1
+
+
+def test_a_frame_cut_by_a_reset_does_not_take_the_next_frame_with_it() -> None:
+    state = probe.ProbeState()
+    state.feed(reading(1))
+    # the node reset mid-line: no line end, then its hello and readings from seq 1 again
+    got = state.feed(reading(2)[:25] + HELLO + reading(1))
+    assert [(f.kind, f.seq) for f in got] == [("H", 0), ("R", 1)]
+    assert state.summary()["reasons"] == {"no_crc": 1}
