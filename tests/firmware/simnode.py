@@ -135,10 +135,13 @@ class SimNode:
                 ) from exc
         return out
 
-    def until_hello(self, timeout: float = 15.0) -> tuple[frames.Frame, list[frames.Frame]]:
+    def until_hello(
+        self, timeout: float = 15.0, boot: int | None = None
+    ) -> tuple[frames.Frame, list[frames.Frame]]:
         """Frames up to and including the next hello frame: (hello, frames before it).
 
         A reset can cut the line being sent: such a line is kept in `self.cut`, not decoded.
+        With `boot`, hello frames of other boots (the power-up one, say) are passed over.
         """
         before: list[frames.Frame] = []
         deadline = time.monotonic() + timeout
@@ -153,7 +156,7 @@ class SimNode:
             except frames.FrameError:
                 self.cut.append(line)
                 continue
-            if frame.kind == "H":
+            if frame.kind == "H" and boot in (None, frame.boot):
                 return frame, before
             before.append(frame)
 
