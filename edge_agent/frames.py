@@ -36,6 +36,7 @@ FAILED = "NA"
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _FIRMWARE = re.compile(r"[0-9.]{1,11}")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_INFO = re.compile(r"[A-Za-z0-9._-]*")
 
 
 class FrameError(ValueError):
@@ -149,6 +150,8 @@ def decode(line: bytes) -> Frame:
         if kind == "H":
             if key in info:
                 raise FrameError("duplicate_field", f"field {key!r} twice")
+            if not _INFO.fullmatch(raw):
+                raise FrameError("value", f"hello field {key!r} value {raw!r} not [A-Za-z0-9._-]")
             info[key] = raw
             continue
         name, value = _parse_field(key, raw)
@@ -164,8 +167,11 @@ def decode(line: bytes) -> Frame:
 class LineSplitter:
     """Splits a byte stream into lines, dropping overlong ones; pure, so it is easy to fuzz.
 
-    `feed()` returns complete lines; `overlong` counts lines discarded for length. The
-    first partial line after (re)opening a port is the caller's to drop (`drop_partial`).
+    A line ends at `\n`. A `$` always starts a new frame: whatever was buffered before it
+    on the same line (a frame cut short by a node reset) is returned as a line of its own,
+    which then fails to decode, so the complete frame after it is not lost. `feed()` returns
+    complete lines; `overlong` counts lines discarded for length. The first partial line
+    after (re)opening a port is the caller's to drop (`drop_partial`) or count.
     """
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
@@ -175,26 +181,41 @@ class LineSplitter:
         self._skipping = False
 
     def drop_partial(self) -> None:
-        """Discard whatever is buffered and the rest of the current line."""
+        """Discard whatever is buffered and the rest of the current line (up to a `$`)."""
         self._buf.clear()
         self._skipping = True
+
+    def _take(self, chunk: bytes) -> None:
+        if self._skipping:
+            return
+        self._buf += chunk
+        if len(self._buf) > self.max_line:
+            self._buf.clear()
+            self._skipping = True
+            self.overlong += 1
+
+    def _end_line(self, lines: list[bytes]) -> None:
+        if not self._skipping and self._buf.strip():
+            lines.append(bytes(self._buf))
+        self._buf.clear()
+        self._skipping = False
 
     def feed(self, data: bytes) -> list[bytes]:
         lines: list[bytes] = []
         start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            chunk = data[start:] if nl < 0 else data[start : nl + 1]
-            if not self._skipping:
-                self._buf += chunk
-                if len(self._buf) > self.max_line:
-                    self._buf.clear()
-                    self._skipping = True
-                    self.overlong += 1
-            if nl < 0:
-                return lines
-            if not self._skipping and self._buf.strip():
-                lines.append(bytes(self._buf))
-            self._buf.clear()
-            self._skipping = False
-            start = nl + 1
+        for match in _BOUNDARY.finditer(data):
+            at = match.start()
+            if data[at] == 0x24:  # "$": the frame before it (if any) was cut short
+                self._take(data[start:at])
+                if self._buf or self._skipping:
+                    self._end_line(lines)
+                start = at
+            else:
+                self._take(data[start : at + 1])
+                self._end_line(lines)
+                start = at + 1
+        self._take(data[start:])
+        return lines
+
+
+_BOUNDARY = re.compile(rb"[\n$]")

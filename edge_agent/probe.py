@@ -102,20 +102,27 @@ def run(
     state = ProbeState()
     deadline = None if seconds is None else clock() + seconds
     ser = None
+    said_down = False  # one message per outage, not one per retry
     try:
         while deadline is None or clock() < deadline:
             if ser is None:
                 try:
                     ser = serial.Serial(port, baud, timeout=0.2)
                 except (serial.SerialException, OSError) as exc:
-                    print(f"probe: cannot open {port}: {exc}; retrying", file=err, flush=True)
+                    if not said_down:
+                        print(f"probe: cannot open {port}: {exc}; retrying", file=err, flush=True)
+                        said_down = True
                     time.sleep(REOPEN_DELAY_S)
                     continue
+                if said_down and state.opened:
+                    print(f"probe: {port} is back", file=err, flush=True)
+                said_down = False
                 state.reopened()
             try:
                 data = ser.read(ser.in_waiting or 1)
             except (serial.SerialException, OSError) as exc:
                 print(f"probe: {port} lost: {exc}; reopening", file=err, flush=True)
+                said_down = True
                 ser.close()
                 ser = None
                 continue

@@ -66,6 +66,7 @@ NODE_SENSORS = {
 # DHT11 reports whole degrees and whole %RH: the simulator quantises the same way.
 WHOLE_NUMBERS = {"temperature", "humidity"}
 PUMP_ON_RAW = 700  # the watering paper's flowchart: pump on above 700 (dry)
+PUMP_OFF_RAW = 400  # ... and off below 400 (wet); in between it keeps its state, as the firmware
 
 Series = Callable[[float], float]
 
@@ -148,11 +149,13 @@ class Node:
         if self.kind == "watering":
             raw = soil_raw_from_pct(self.scenario["soil_moisture_pct"](t))
             out = []
-            pump = int(raw > PUMP_ON_RAW)
+            pump = int(raw >= PUMP_OFF_RAW) if self.pump else int(raw > PUMP_ON_RAW)
+            moisture = round((1023 - raw) * 100 / 1023, 1)  # firmware/common/curves.h HW-080
+            soil = {"soil_raw": raw, "soil_moisture": moisture}
             if pump != self.pump:
                 self.pump = pump
-                out.append(self._frame("E", {"soil_raw": raw, "water_pump": pump}))
-            out.append(self._frame("R", {"soil_raw": raw, "water_pump": self.pump}))
+                out.append(self._frame("E", {"water_pump": pump, **soil}))
+            out.append(self._frame("R", {**soil, "water_pump": self.pump}))
             return out
         values = {}
         for key in sensors:

@@ -8,7 +8,7 @@ static FrameHeader header;
 static uint32_t seq;
 static uint32_t last_report_ms;
 
-void node_begin(const char *profile) {
+void node_begin(const char *profile, const char *clock) {
   Serial.begin(NODE_BAUD);
   header.node_id = NODE_ID;
   header.firmware = FW_VERSION;
@@ -18,6 +18,7 @@ void node_begin(const char *profile) {
   frame_begin(&f, &header, 'H', 0);
   frame_text(&f, "k", profile);
   frame_fixed(&f, "iv", REPORT_INTERVAL_S, 0, "s");
+  if (clock) frame_text(&f, "ck", clock);
   node_send(&f);
   last_report_ms = millis();
 }

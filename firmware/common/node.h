@@ -17,8 +17,9 @@
 
 #define NODE_BAUD 9600
 
-// Opens the UART, bumps the EEPROM boot counter and sends the hello frame (seq 0).
-void node_begin(const char *profile);
+// Opens the UART, bumps the EEPROM boot counter and sends the hello frame (seq 0);
+// `clock` (optional) is the hello's ck= field: where the node's time of day comes from.
+void node_begin(const char *profile, const char *clock = 0);
 // Starts a reading (R) or event (E) frame with the next sequence number.
 void node_frame(Frame *f, char kind);
 // Finishes the frame (CRC) and writes it; an overflowing frame is never sent half-made.

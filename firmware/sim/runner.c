@@ -2,10 +2,12 @@
 // driven from a timeline file (written by firmware/sim/run from a scenario JSON).
 //
 //   simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]
+//                 [--seconds SIMULATED] [--fast]
 //
 // Timeline file, one directive per line ('#' comments):
 //   dht PORT BIT            DHT11 data line on that pin (e.g. "dht D 2")
 //   gps PORT BIT BAUD       NMEA into that pin
+//   rtc EPOCH               DS3231 on the I2C bus, set to EPOCH (UTC seconds) at power-up
 //   series NAME linear|step N   followed by N lines "SECONDS VALUE"
 // Series: adc0..adc7 (mV), dht_t (C), dht_h (%RH), dht_ok (0/1), gps_lat, gps_lon (deg),
 // gps_fix (0/1). Time is simulated time since power-up, so it is independent of host load.
@@ -62,6 +64,8 @@ static void die(const char *what) {
 typedef struct {
   char dht_port, gps_port;
   int dht_bit, gps_bit, gps_baud;
+  double rtc_epoch;
+  int has_rtc;
 } pins_t;
 
 static void load_timeline(const char *path, pins_t *pins) {
@@ -81,6 +85,9 @@ static void load_timeline(const char *path, pins_t *pins) {
       if (sscanf(line, "dht %c %d", &pins->dht_port, &pins->dht_bit) != 2) goto bad;
     } else if (!strcmp(word, "gps")) {
       if (sscanf(line, "gps %c %d %d", &pins->gps_port, &pins->gps_bit, &pins->gps_baud) != 3) goto bad;
+    } else if (!strcmp(word, "rtc")) {
+      if (sscanf(line, "rtc %lf", &pins->rtc_epoch) != 1) goto bad;
+      pins->has_rtc = 1;
     } else if (!strcmp(word, "series")) {
       if (n_series == MAX_SERIES) goto bad;
       series_t *s = &all_series[n_series++];
@@ -153,8 +160,17 @@ static double wall_now(void) {
 
 int main(int argc, char **argv) {
   const char *elf = NULL, *timeline = NULL, *pty = NULL, *eeprom = NULL, *mcu = "atmega328p";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int fast = 0;
+  double stop_after = 0;
+  for (int i = 1; i < argc; i += 2) {
+    if (!strcmp(argv[i], "--fast")) {  // benchmark: no wall-clock throttle
+      fast = 1;
+      i--;
+      continue;
+    }
+    if (i + 1 >= argc) die("option without a value");
     if (!strcmp(argv[i], "--elf")) elf = argv[i + 1];
+    else if (!strcmp(argv[i], "--seconds")) stop_after = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--timeline")) timeline = argv[i + 1];
     else if (!strcmp(argv[i], "--pty")) pty = argv[i + 1];
     else if (!strcmp(argv[i], "--eeprom")) eeprom = argv[i + 1];
@@ -165,7 +181,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!elf || !timeline || !pty)
-    die("usage: simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]");
+    die("usage: simavr-runner --elf FILE --timeline FILE --pty PATH [--eeprom FILE] [--mcu NAME]"
+        " [--seconds SIMULATED] [--fast]");
 
   elf_firmware_t fw;
   memset(&fw, 0, sizeof fw);
@@ -189,6 +206,14 @@ int main(int argc, char **argv) {
   uart_pty_init(avr, &uart_pty);
   pthread_sigmask(SIG_SETMASK, &previous, NULL);
   uart_pty_connect(&uart_pty, '0');
+  // uart_pty also points the machine-wide /tmp/simavr-uart0 at our pty: remove it, so that a
+  // reader meant for another simulation never opens (and steals bytes from) ours.
+  char shared[128];
+  ssize_t n_link = readlink("/tmp/simavr-uart0", shared, sizeof shared - 1);
+  if (n_link > 0) {
+    shared[n_link] = '\0';
+    if (!strcmp(shared, uart_pty.pty.slavename)) unlink("/tmp/simavr-uart0");
+  }
   unlink(pty);
   if (symlink(uart_pty.pty.slavename, pty) != 0) {
     perror(pty);
@@ -196,6 +221,7 @@ int main(int argc, char **argv) {
   }
   if (pins.dht_port) dht_attach(avr, pins.dht_port, pins.dht_bit);
   if (pins.gps_port) gps_attach(avr, pins.gps_port, pins.gps_bit, pins.gps_baud);
+  if (pins.has_rtc) rtc_attach(avr, pins.rtc_epoch);
   adc_update(avr, 0);
 
   struct sigaction sa;
@@ -214,10 +240,13 @@ int main(int argc, char **argv) {
   double wall0 = wall_now();
   avr_cycle_count_t cycle0 = avr->cycle;
   double next_save = 0;
+  uint16_t min_sp = (uint16_t)avr->ramend;  // lowest stack pointer seen: peak stack use
   while (!want_stop) {
     avr_cycle_count_t until = avr->cycle + slice;
     while (avr->cycle < until) {
       int state = avr_run(avr);
+      uint16_t sp = (uint16_t)(avr->data[R_SPL] | avr->data[R_SPH] << 8);
+      if (sp < min_sp) min_sp = sp;
       if (state == cpu_Done || state == cpu_Crashed) {
         fprintf(stderr, "simavr-runner: the MCU stopped (state %d)\n", state);
         if (eeprom) eeprom_save(avr, eeprom, 0);
@@ -225,6 +254,8 @@ int main(int argc, char **argv) {
       }
     }
     adc_update(avr, sim_seconds(avr));
+    if (stop_after > 0 && sim_seconds(avr) >= stop_after) break;
+    if (fast) continue;
     double ahead = (double)(avr->cycle - cycle0) / avr->frequency - (wall_now() - wall0);
     if (ahead > 0.002) {
       struct timespec ts = {0, (long)(ahead * 1e9)};
@@ -247,6 +278,8 @@ int main(int argc, char **argv) {
   }
   if (eeprom) eeprom_save(avr, eeprom, 0);
   unlink(pty);
+  fprintf(stderr, "simavr-runner: %.1f s simulated, peak stack %u B (SP low 0x%04X, RAMEND 0x%04X)\n",
+          sim_seconds(avr), (unsigned)(avr->ramend - min_sp), min_sp, (unsigned)avr->ramend);
   // uart_pty_stop() is not called: it hangs (see docs); process exit closes the pty.
   return 0;
 }

@@ -20,6 +20,8 @@ const series_t *series_find(const char *name);
 void dht_attach(avr_t *avr, char port, int bit);
 // NMEA source bit-banged into a pin at `baud`: one GGA + RMC pair per second.
 void gps_attach(avr_t *avr, char port, int bit, int baud);
+// DS3231 on the TWI bus, set to `epoch` (UTC seconds) at power-up.
+void rtc_attach(avr_t *avr, double epoch);
 // Pushes the adc0..adc7 series (millivolts) into the ADC.
 void adc_update(avr_t *avr, double now);
 // Re-arms the cycle timers after avr_reset() (which clears them).

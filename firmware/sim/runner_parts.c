@@ -215,8 +215,87 @@ void parts_after_reset(avr_t *avr) {
   if (gps.attached) {
     gps.bit = -1;
     gps.head = gps.tail = 0;
+    gps.second = -1;  // the module keeps sending: next sentences right away
     avr_raise_irq(gps.pin, 1);
     avr_cycle_timer_register(avr, us(avr, 1000), gps_tick, NULL);
   }
   if (dht.attached) avr_raise_irq(dht.pin, 1);
+}
+
+// ---------------------------------------------------------------- DS3231 --------------------
+// An I2C slave at 0x68 answering register reads with the time: the clock was set to
+// `rtc_epoch` (UTC) at power-up and runs with simulated time (a battery keeps it across
+// resets). Writes move the register pointer; writing the time registers is not modelled.
+#include <time.h>
+
+#include "avr_twi.h"
+
+static struct {
+  int attached;
+  double epoch;
+  avr_irq_t *to_avr;
+  int selected;
+  uint8_t reg;
+  int reg_written;
+  avr_t *avr;
+} rtc;
+
+static uint8_t to_bcd(int v) { return (uint8_t)((v / 10) << 4 | (v % 10)); }
+
+static uint8_t rtc_register(uint8_t reg) {
+  time_t now = (time_t)(rtc.epoch + sim_seconds(rtc.avr));
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  switch (reg) {
+    case 0: return to_bcd(tm.tm_sec);
+    case 1: return to_bcd(tm.tm_min);
+    case 2: return to_bcd(tm.tm_hour);  // 24-hour mode
+    case 3: return (uint8_t)(tm.tm_wday + 1);  // 1 = Sunday
+    case 4: return to_bcd(tm.tm_mday);
+    case 5: return to_bcd(tm.tm_mon + 1);
+    case 6: return to_bcd(tm.tm_year % 100);
+    default: return 0;
+  }
+}
+
+static void rtc_twi_hook(avr_irq_t *irq, uint32_t value, void *param) {
+  (void)irq;
+  (void)param;
+  avr_twi_msg_irq_t v;
+  v.u.v = value;
+  if (v.u.twi.msg & TWI_COND_STOP) {
+    rtc.selected = 0;
+    rtc.reg_written = 0;
+  }
+  if (v.u.twi.msg & TWI_COND_START) {
+    rtc.selected = 0;
+    if ((v.u.twi.addr >> 1) == 0x68) {
+      rtc.selected = v.u.twi.addr;
+      avr_raise_irq(rtc.to_avr, avr_twi_irq_msg(TWI_COND_ACK, (uint8_t)rtc.selected, 1));
+    }
+  }
+  if (!rtc.selected) return;
+  if (v.u.twi.msg & TWI_COND_WRITE) {
+    avr_raise_irq(rtc.to_avr, avr_twi_irq_msg(TWI_COND_ACK, (uint8_t)rtc.selected, 1));
+    if (!rtc.reg_written) {
+      rtc.reg = v.u.twi.data;
+      rtc.reg_written = 1;
+    } else {
+      rtc.reg++;  // time setting is not modelled
+    }
+  }
+  if (v.u.twi.msg & TWI_COND_READ) {
+    uint8_t data = rtc_register(rtc.reg);
+    rtc.reg = (uint8_t)((rtc.reg + 1) % 0x13);
+    avr_raise_irq(rtc.to_avr, avr_twi_irq_msg(TWI_COND_READ, (uint8_t)rtc.selected, data));
+  }
+}
+
+void rtc_attach(avr_t *avr, double epoch) {
+  rtc.attached = 1;
+  rtc.epoch = epoch;
+  rtc.avr = avr;
+  rtc.to_avr = avr_io_getirq(avr, AVR_IOCTL_TWI_GETIRQ(0), TWI_IRQ_INPUT);
+  avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_TWI_GETIRQ(0), TWI_IRQ_OUTPUT),
+                          rtc_twi_hook, NULL);
 }

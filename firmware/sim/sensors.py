@@ -274,14 +274,16 @@ def _series(name: str, kind: str, pts: list[tuple[float, float]]) -> list[str]:
     return lines
 
 
-def timeline(node: str, scenario: dict[str, Points]) -> str:
-    """The runner's timeline file for one node kind."""
+def timeline(node: str, scenario: dict[str, Points], rtc_epoch: float | None = None) -> str:
+    """The runner's timeline file for one node kind; `rtc_epoch` adds a DS3231 set to it."""
     kind = NODES[node]
 
     def pts(key: str) -> Points:
         return scenario.get(key) or [(0.0, DEFAULTS[key])]
 
     lines = [f"# node {node}"]
+    if rtc_epoch is not None:
+        lines.append(f"rtc {rtc_epoch:.3f}")
     if kind.dht:
         lines.append(f"dht {kind.dht[0]} {kind.dht[1]}")
         t, h = pts("temperature_c"), pts("humidity_pct")

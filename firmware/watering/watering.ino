@@ -6,6 +6,7 @@
 #include <Arduino.h>
 
 #include "../common/curves.h"
+#include "ds3231.h"
 #include "../common/node.h"
 
 #define PIN_SOIL A0       // HW-080 AO
@@ -29,8 +30,9 @@
 #ifndef FERT_SECONDS
 #define FERT_SECONDS 120
 #endif
-// The paper keeps time with a DS3231 RTC; this build keeps a software clock started at
-// CLOCK_START_S seconds into the week (Sunday 00:00 = 0) at power-up. See README.md.
+// Time of the week comes from a DS3231 RTC (as in the paper) on A4/A5. Without an answer
+// from it, a software clock carries on from the last RTC time, or from CLOCK_START_S
+// seconds into the week (Sunday 00:00 = 0) at power-up. See README.md.
 #ifndef CLOCK_START_S
 #define CLOCK_START_S 0UL
 #endif
@@ -40,7 +42,17 @@
 static bool water_on, fert_on;
 static uint32_t last_control_ms;
 
-static uint32_t week_seconds() { return (CLOCK_START_S + millis() / 1000UL) % WEEK_S; }
+static uint32_t clock_base_s = CLOCK_START_S, clock_base_ms;
+
+static uint32_t week_seconds() {
+  uint32_t w;
+  if (ds3231_week_seconds(&w)) {
+    clock_base_s = w;
+    clock_base_ms = millis();
+    return w;
+  }
+  return (clock_base_s + (millis() - clock_base_ms) / 1000UL) % WEEK_S;
+}
 
 static void add_soil(Frame *f, uint16_t raw) {
   int32_t pct;
@@ -56,7 +68,8 @@ void setup() {
   pinMode(PIN_FERT_PUMP, OUTPUT);
   set_relay(PIN_WATER_PUMP, false);
   set_relay(PIN_FERT_PUMP, false);
-  node_begin("watering");
+  uint32_t w;
+  node_begin("watering", ds3231_week_seconds(&w) ? "rtc" : "soft");
 }
 
 static void control() {

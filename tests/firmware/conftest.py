@@ -19,7 +19,7 @@ APT = "apt-get install gcc-avr avr-libc arduino-core-avr simavr libsimavr-dev"
 
 @pytest.fixture(scope="session")
 def firmware_build() -> Path:
-    """Builds the sim firmware, the simavr runner and the host tool once; returns build/."""
+    """Builds the firmware (sim and release), the runner and the host tool once; -> build/."""
     missing = missing_tools()
     if missing:
         message = f"firmware tests need {', '.join(missing)}: {APT}"
@@ -27,7 +27,7 @@ def firmware_build() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     result = subprocess.run(
-        ["make", "-s", "-C", str(FIRMWARE), "-j2", "sim", "runner", "host"],
+        ["make", "-s", "-C", str(FIRMWARE), "-j2", "all", "sim", "runner", "host"],
         capture_output=True,
         text=True,
     )

@@ -23,8 +23,18 @@ RUN = FIRMWARE / "sim" / "run"
 class SimNode:
     """Starts the runner, waits for its pty, and reads decoded frames from it."""
 
-    def __init__(self, node: str, scenario: dict, workdir: Path, eeprom: Path | None = None):
+    def __init__(
+        self,
+        node: str,
+        scenario: dict,
+        workdir: Path,
+        eeprom: Path | None = None,
+        profile: str = "sim",
+        extra_args: tuple[str, ...] = (),
+    ):
         self.node = node
+        self.profile = profile
+        self.extra_args = extra_args
         self.workdir = workdir
         self.scenario_path = workdir / f"{node}-scenario.json"
         self.scenario_path.write_text(json.dumps(scenario))
@@ -34,10 +44,12 @@ class SimNode:
         self.port: serial.Serial | None = None
         self.splitter = frames.LineSplitter()
         self.raw_lines: list[bytes] = []
+        self.cut: list[bytes] = []
 
     def start(self) -> SimNode:
         cmd = [sys.executable, str(RUN), "--node", self.node, "--scenario", str(self.scenario_path)]
         cmd += ["--pty", str(self.pty), "--eeprom", str(self.eeprom), "--no-build"]
+        cmd += ["--profile", self.profile, *self.extra_args]
         log = open(self.workdir / f"{self.node}-runner.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -52,7 +64,27 @@ class SimNode:
         return self
 
     def log(self) -> str:
-        return (self.workdir / f"{self.node}-runner.log").read_text(errors="replace")
+        text = (self.workdir / f"{self.node}-runner.log").read_text(errors="replace")
+        return text + self.other_readers()
+
+    def other_readers(self) -> str:
+        """Other processes holding our pty open (a reader that steals bytes), for diagnosis."""
+        try:
+            device = os.path.realpath(self.pty)
+        except OSError:
+            return ""
+        found = []
+        for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+            pid = int(fd_dir.parent.name)
+            if pid in (os.getpid(), self.proc.pid if self.proc else -1):
+                continue
+            try:
+                if any(os.readlink(fd) == device for fd in fd_dir.iterdir()):
+                    cmd = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                    found.append(f"{pid}: {cmd.decode(errors='replace')}")
+            except OSError:
+                continue
+        return f"\nother processes with {device} open: {found}" if found else ""
 
     def reset(self) -> None:
         """A reboot: SIGUSR1 makes the runner reset the MCU (EEPROM kept)."""
@@ -80,7 +112,11 @@ class SimNode:
         while len(out) < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(out)}/{count} lines in {timeout}s; log: {self.log()}")
-            for line in self.splitter.feed(self.port.read(self.port.in_waiting or 1)):
+            try:
+                data = self.port.read(self.port.in_waiting or 1)
+            except serial.SerialException as exc:
+                raise RuntimeError(f"{exc}; runner log: {self.log()}") from exc
+            for line in self.splitter.feed(data):
                 if self._first and not line.startswith(b"$"):
                     continue
                 self._first = False
@@ -89,18 +125,38 @@ class SimNode:
         return out
 
     def frames(self, count: int, timeout: float = 15.0) -> list[frames.Frame]:
-        return [frames.decode(line) for line in self.lines(count, timeout)]
+        out = []
+        for line in self.lines(count, timeout):
+            try:
+                out.append(frames.decode(line))
+            except frames.FrameError as exc:
+                raise frames.FrameError(
+                    exc.reason, f"{line!r}: {exc}{self.other_readers()}"
+                ) from exc
+        return out
 
-    def until_hello(self, timeout: float = 15.0) -> tuple[frames.Frame, list[frames.Frame]]:
-        """Frames up to and including the next hello frame: (hello, frames before it)."""
-        before = []
+    def until_hello(
+        self, timeout: float = 15.0, boot: int | None = None
+    ) -> tuple[frames.Frame, list[frames.Frame]]:
+        """Frames up to and including the next hello frame: (hello, frames before it).
+
+        A reset can cut the line being sent: such a line is kept in `self.cut`, not decoded.
+        With `boot`, hello frames of other boots (the power-up one, say) are passed over.
+        """
+        before: list[frames.Frame] = []
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no hello frame in {timeout}s; got {before}; log: {self.log()}")
-            frame = self.frames(1, remaining)[0]
-            if frame.kind == "H":
+            try:
+                line = self.lines(1, max(remaining, 0.01))[0]
+            except TimeoutError:
+                raise TimeoutError(f"no hello frame in {timeout}s, only {before}") from None
+            try:
+                frame = frames.decode(line)
+            except frames.FrameError:
+                self.cut.append(line)
+                continue
+            if frame.kind == "H" and boot in (None, frame.boot):
                 return frame, before
             before.append(frame)
 

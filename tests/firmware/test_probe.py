@@ -206,3 +206,48 @@ def test_probe_bad_arguments(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         probe.main(argv)
     assert exc.value.code == 2
+
+
+def wrong_baud(data: bytes, sender: int, receiver: int) -> bytes:
+    """What a UART at `receiver` baud decodes from 8N1 `data` sent at `sender` baud."""
+    bits = [1] * 20
+    for byte in data:
+        bits += [0] + [(byte >> i) & 1 for i in range(8)] + [1]
+    bits += [1] * 20
+    step = sender / receiver  # sender bits per receiver bit
+    out = bytearray()
+    pos = 0.0
+    while pos < len(bits) - 10 * step:
+        if bits[int(pos)] == 1:
+            pos += step / 4  # idle: look for a start bit
+            continue
+        value = 0
+        for i in range(8):  # sample mid-bit at the receiver's rate
+            if bits[int(pos + (1.5 + i) * step)]:
+                value |= 1 << i
+        out.append(value)
+        pos += 9.5 * step  # the stop bit
+    return bytes(out)
+
+
+@pytest.mark.parametrize("sender", [4800, 19200, 57600, 115200])
+def test_wrong_baud_noise_is_counted_and_the_reader_recovers(sender: int) -> None:
+    state = probe.ProbeState()
+    assert [f.seq for f in state.feed(reading(1))] == [1]  # talking at the right speed
+    sent = b"".join(reading(i) for i in range(2, 7))
+    assert wrong_baud(sent, 9600, 9600) == sent  # the model decodes the right speed exactly
+    noise = wrong_baud(sent, sender, 9600)
+    assert noise and noise != sent
+    assert state.feed(noise) == []  # nothing decodes out of it
+    got = state.feed(b"\n" + reading(10) + reading(11))
+    assert [f.seq for f in got] == [10, 11]
+    assert state.decoded == 3 and state.summary()["rejected"] >= 1
+
+
+def test_a_frame_cut_by_a_reset_does_not_take_the_next_frame_with_it() -> None:
+    state = probe.ProbeState()
+    state.feed(reading(1))
+    # the node reset mid-line: no line end, then its hello and readings from seq 1 again
+    got = state.feed(reading(2)[:25] + HELLO + reading(1))
+    assert [(f.kind, f.seq) for f in got] == [("H", 0), ("R", 1)]
+    assert state.summary()["reasons"] == {"no_crc": 1}

@@ -11,6 +11,7 @@ import itertools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tests.firmware.simnode import FIRMWARE, SimNode
 sys.path.insert(0, str(FIRMWARE / "sim"))
 import sensors
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DECIMALS = {name: dec for _key, (name, _unit, dec) in frames.FIELDS.items()}
 READING_OF = {
@@ -150,6 +151,7 @@ def test_reboot_increments_the_boot_counter(firmware_build: Path, tmp_path: Path
         hello, _ = node.until_hello()
         after = node.frames(2)
     assert hello.boot == first.boot + 1
+    assert len(node.cut) <= 1  # at most the line being sent when the reset came
     assert [f.seq for f in after] == [1, 2] and {f.boot for f in after} == {hello.boot}
     # power cycle: a new runner process with the same EEPROM image
     with SimNode("orchid", {}, tmp_path, eeprom=eeprom) as node:
@@ -178,10 +180,11 @@ def test_corrupted_firmware_frames_are_rejected_by_the_crc(
 def test_watering_controller_reports_every_actuator_change(
     firmware_build: Path, tmp_path: Path
 ) -> None:
-    # wet -> dry (pump on above raw 700) -> wet (pump off below raw 400); the sim build's
-    # clock reaches Sunday 06:00 two seconds after power-up: fertilizer on for 3 s
+    # wet -> dry (pump on above raw 700) -> wet (pump off below 400); the DS3231 reads
+    # Sunday 05:59:57 at power-up: the weekly fertilizer run starts 3 s later, for 3 s
     scenario = {"soil_moisture_pct": [[0, 60], [2, 20], [5, 20], [6, 80]]}
-    with SimNode("watering", scenario, tmp_path) as node:
+    rtc = ("--rtc", "2026-05-24T05:59:57")
+    with SimNode("watering", scenario, tmp_path, extra_args=rtc) as node:
         got = node.frames(12, timeout=20)
     events = [f for f in got if f.kind == "E"]
     changes = [(k, v) for f in events for k, v in f.values.items() if k.endswith("_pump")]
@@ -199,6 +202,26 @@ def test_watering_controller_reports_every_actuator_change(
             state.update({k: v for k, v in f.values.items() if k in state})
         elif f.kind == "R":
             assert {k: f.values[k] for k in state} == state
+
+
+@pytest.mark.parametrize(
+    ("rtc", "clock", "fertilizes"),
+    [
+        ("2026-05-25T05:59:58", "rtc", False),  # a Monday: no fertilizer
+        ("none", "soft", True),  # no RTC: the sim build's clock starts Sunday 05:59:58
+    ],
+)
+def test_watering_schedule_follows_the_clock(
+    firmware_build: Path, tmp_path: Path, rtc: str, clock: str, fertilizes: bool
+) -> None:
+    with SimNode("watering", {"soil_moisture_pct": 55}, tmp_path, extra_args=("--rtc", rtc)) as n:
+        n.frames(1)
+        n.reset()
+        hello, _ = n.until_hello()
+        got = n.frames(5)
+    assert hello.info["ck"] == clock
+    fert = [f.values["fertilizer_pump"] for f in got if "fertilizer_pump" in f.values]
+    assert (1.0 in fert) == fertilizes, fert
 
 
 def test_probe_prints_the_firmware_readings(firmware_build: Path, tmp_path: Path) -> None:
@@ -221,3 +244,18 @@ def test_probe_prints_the_firmware_readings(firmware_build: Path, tmp_path: Path
     for r in readings:
         assert r["node_id"] == "orchid-01" and r["values"]["temperature"] == 22.0
         assert set(r) >= {"node_id", "boot", "seq", "values"}
+
+
+@pytest.mark.parametrize(("node", "interval"), [("orchid", "600s"), ("rice", "5s")])
+def test_release_builds_report_at_the_papers_intervals(
+    firmware_build: Path, tmp_path: Path, node: str, interval: str
+) -> None:
+    with SimNode(node, {}, tmp_path, profile="release") as sim:  # a blank EEPROM: boot 1
+        time.sleep(0.3)
+        sim.reset()
+        hello, _ = sim.until_hello(boot=2)
+        assert hello.info == {"k": node, "iv": interval}
+        if node == "rice":  # the first reading comes one interval after boot
+            start = time.monotonic()
+            reading = sim.frames(1, timeout=15)[0]
+            assert reading.seq == 1 and 3.5 < time.monotonic() - start < 7.0
