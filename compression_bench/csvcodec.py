@@ -147,11 +147,9 @@ def encode(data: bytes, backend: str, level: int) -> bytes | None:
         spec, streams = encode_column(col)
         specs.append(spec)
         all_streams.extend(streams)
-    blobs = st.pack_streams(backend, level, all_streams)
     meta = {"kind": "csv", "rows": rows, "quoted": quoted, "columns": specs}
     meta["backend"], meta["level"] = backend, level
-    meta["compressible"] = [c for _, c in all_streams]
-    return st.write_container(meta, blobs)
+    return st.write_container(meta, all_streams)
 
 
 def decode(meta: dict, payloads: list[bytes]) -> bytes:

@@ -143,9 +143,8 @@ def encode(data: bytes, backend: str, level: int) -> bytes | None:
         "columns": specs,
         "backend": backend,
         "level": level,
-        "compressible": [c for _, c in all_streams],
     }
-    return st.write_container(meta, st.pack_streams(backend, level, all_streams))
+    return st.write_container(meta, all_streams)
 
 
 def _set(obj: dict, path: list[str], value: Any) -> None:

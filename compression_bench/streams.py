@@ -16,7 +16,13 @@ import zstandard
 
 MAGIC = b"TLM1"
 BACKENDS = ("xz", "zstd", "bz2", "raw")
-_XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "lc": 1, "lp": 0, "pb": 0}]
+
+
+def _lzma_filters(level: int, size: int) -> list[dict]:
+    """LZMA1 in the .lzma container (13-byte header holding its own properties), the
+    dictionary no larger than the stream so small streams don't pay for 64 MiB tables."""
+    dict_size = max(1 << 12, min(1 << 26, 1 << max(size - 1, 1).bit_length()))
+    return [{"id": lzma.FILTER_LZMA1, "preset": level, "dict_size": dict_size, "lc": 1}]
 
 
 class FormatError(ValueError):
@@ -31,8 +37,8 @@ def pack_streams(backend: str, level: int, streams: list[tuple[bytes, bool]]) ->
         if not compressible or backend == "raw" or not payload:
             out.append(payload)
         elif backend == "xz":
-            filters = [dict(_XZ_FILTERS[0], preset=level)]
-            out.append(lzma.compress(payload, format=lzma.FORMAT_RAW, filters=filters))
+            filters = _lzma_filters(level, len(payload))
+            out.append(lzma.compress(payload, format=lzma.FORMAT_ALONE, filters=filters))
         elif backend == "zstd":
             out.append(zstandard.ZstdCompressor(level=level).compress(payload))
         elif backend == "bz2":
@@ -46,8 +52,7 @@ def unpack_stream(backend: str, level: int, blob: bytes, compressible: bool) -> 
     if not compressible or backend == "raw" or not blob:
         return blob
     if backend == "xz":
-        filters = [dict(_XZ_FILTERS[0], preset=level)]
-        return lzma.decompress(blob, format=lzma.FORMAT_RAW, filters=filters)
+        return lzma.decompress(blob, format=lzma.FORMAT_ALONE)
     if backend == "zstd":
         return zstandard.ZstdDecompressor().decompress(blob)
     if backend == "bz2":
@@ -55,27 +60,42 @@ def unpack_stream(backend: str, level: int, blob: bytes, compressible: bool) -> 
     raise FormatError(f"unknown back end {backend!r}")
 
 
-def write_container(header: dict, blobs: list[bytes]) -> bytes:
-    header = dict(header, sizes=[len(b) for b in blobs])
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return MAGIC + struct.pack("<I", len(head)) + head + b"".join(blobs)
+def write_container(meta: dict, streams: list[tuple[bytes, bool]]) -> bytes:
+    """MAGIC, back end, level, then one back-end-compressed blob holding the JSON header and
+    every compressible stream, then the incompressible streams (packed random UUIDs) as they
+    are. One compressed blob keeps the fixed cost low for small batches."""
+    backend, level = meta["backend"], meta["level"]
+    meta = dict(meta, sizes=[len(p) for p, _ in streams], compressible=[c for _, c in streams])
+    head = json.dumps(meta, separators=(",", ":")).encode()
+    inner = struct.pack("<I", len(head)) + head + b"".join(p for p, c in streams if c)
+    blob = pack_streams(backend, level, [(inner, True)])[0]
+    prefix = MAGIC + bytes([BACKENDS.index(backend), level]) + struct.pack("<I", len(blob))
+    return prefix + blob + b"".join(p for p, c in streams if not c)
 
 
 def read_container(data: bytes) -> tuple[dict, list[bytes]]:
-    if data[:4] != MAGIC or len(data) < 8:
-        raise FormatError("not a telemetry-encoded blob (bad magic)")
-    (hlen,) = struct.unpack("<I", data[4:8])
+    """The header and every stream, decompressed."""
+    if data[:4] != MAGIC or len(data) < 10 or data[4] >= len(BACKENDS):
+        raise FormatError("not a telemetry-encoded blob (bad magic or back end)")
+    backend, level = BACKENDS[data[4]], data[5]
+    (blen,) = struct.unpack("<I", data[6:10])
     try:
-        header = json.loads(data[8 : 8 + hlen])
-    except ValueError as exc:
+        inner = unpack_stream(backend, level, data[10 : 10 + blen], True)
+        (hlen,) = struct.unpack("<I", inner[:4])
+        meta = json.loads(inner[4 : 4 + hlen])
+    except (ValueError, struct.error, lzma.LZMAError, zstandard.ZstdError, OSError) as exc:
         raise FormatError(f"bad header: {exc}") from None
-    blobs, pos = [], 8 + hlen
-    for size in header["sizes"]:
-        blobs.append(data[pos : pos + size])
-        pos += size
-    if pos != len(data):
-        raise FormatError(f"container holds {len(data)} bytes, header accounts for {pos}")
-    return header, blobs
+    payloads, pos, raw_pos = [], 4 + hlen, 10 + blen
+    for size, compressible in zip(meta["sizes"], meta["compressible"], strict=True):
+        if compressible:
+            payloads.append(inner[pos : pos + size])
+            pos += size
+        else:
+            payloads.append(data[raw_pos : raw_pos + size])
+            raw_pos += size
+    if pos != len(inner) or raw_pos != len(data):
+        raise FormatError("stream sizes do not match the blob")
+    return meta, payloads
 
 
 def _entropy(values: np.ndarray) -> float:

@@ -1,0 +1,80 @@
+"""``python -m compression_bench``: run | choose | generate."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from compression_bench import generator as gen
+
+
+def _dups(text: str) -> list[int]:
+    try:
+        dups = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--dup wants numbers like 1,6,12, got {text!r}") from None
+    if not dups or any(d < 1 for d in dups):
+        raise argparse.ArgumentTypeError(f"--dup wants positive numbers, got {text!r}")
+    return dups
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m compression_bench", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="measure codecs, write DIR/results.json, report.md, plots")
+    r.add_argument("--input", type=Path, help="a CSV or NDJSON file instead of generated data")
+    r.add_argument("--rows", type=int, default=gen.PAPER_ROWS, help="rows of the week")
+    r.add_argument("--dup", type=_dups, default=[1, 6, 12], help="paper duplications")
+    r.add_argument("--codecs", help="codec names or sets (paper, default, large, sweep)")
+    r.add_argument("--out", type=Path, default=Path("bench-out"), help="output directory")
+    r.add_argument("--no-batches", action="store_true", help="skip the per-batch study")
+    r.add_argument("--transfer", metavar="URL|local", help="also time transfers via ingest")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    c = sub.add_parser("choose", help="derive the auto codec table from results.json")
+    c.add_argument("--from", dest="source", type=Path, required=True)
+    c.add_argument("--out", type=Path, help="table path (default: the package's table)")
+    c.add_argument("--cpu-factor", type=float, default=1.0)
+    g = sub.add_parser("generate", help="write the generated data sets")
+    g.add_argument("--rows", type=int, default=gen.PAPER_ROWS)
+    g.add_argument("--dup", type=_dups, default=[1])
+    g.add_argument("--out", type=Path, default=Path("bench-data"))
+    args = p.parse_args(argv)
+
+    if args.cmd == "run":
+        from compression_bench import report
+        from compression_bench.run import run
+
+        if args.rows < 2:
+            p.error("--rows must be at least 2")
+        if args.input is not None and not args.input.is_file():
+            p.error(f"--input {args.input}: no such file")
+        transfer = None
+        command = "python -m compression_bench " + shlex.join(argv)
+        doc = run(
+            args.out, args.rows, args.dup, args.codecs, args.input,
+            not args.no_batches, transfer, not args.quiet, command,
+        )  # fmt: skip
+        if args.transfer:
+            from compression_bench import transfer as tr
+
+            doc = tr.add_transfer(doc, args.out, args.rows, args.dup, args.transfer, args.input)
+        report.write(doc, args.out)
+        print(report.summary(doc))
+        return 0
+    if args.cmd == "choose":
+        from compression_bench.choose import TABLE_PATH, write_table
+
+        table = write_table(args.source, args.out or TABLE_PATH, args.cpu_factor)
+        for link, rows in table["links"].items():
+            print(link, rows)
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    readings = gen.generate(args.rows)
+    for dup in args.dup:
+        (args.out / f"paper-{dup}x.csv").write_bytes(gen.paper_csv(readings, dup))
+    (args.out / "gateway-1x.ndjson").write_bytes(gen.gateway_ndjson(readings))
+    print(f"wrote {args.out}")
+    return 0
