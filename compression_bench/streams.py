@@ -146,28 +146,51 @@ def decode_ints(spec: dict, payload: bytes, rows: int) -> np.ndarray:
     return spec["base"] + u.astype(np.int64)
 
 
-# UUID version 4 / RFC 4122 variant: 6 of the 128 bits are fixed, 122 are random.
-_FIXED_BITS = np.r_[48:52, 64:66]
-_FIXED_VALUES = np.array([0, 1, 0, 0, 1, 0], dtype=np.uint8)
-_FREE_BITS = np.setdiff1d(np.arange(128), _FIXED_BITS)
+# UUID version 4 / RFC 4122 variant: 6 of the 128 bits are fixed, 122 are random. Packed as
+# 15 bytes a row (version nibble and variant bits dropped) plus 2 bits a row at the end.
+_M12, _M56, _M62 = (1 << 12) - 1, (1 << 56) - 1, (1 << 62) - 1
+
+
+def _halves(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    words = np.ascontiguousarray(raw).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return words[:, 0], words[:, 1]
 
 
 def is_uuid4(raw: np.ndarray) -> bool:
-    bits = np.unpackbits(raw, axis=1)
-    return bool((bits[:, _FIXED_BITS] == _FIXED_VALUES).all())
+    hi, lo = _halves(raw)
+    return bool(((hi >> np.uint64(12)) & np.uint64(15) == 4).all()) and bool(
+        ((lo >> np.uint64(62)) == 2).all()
+    )
 
 
 def pack_uuid4(raw: np.ndarray) -> bytes:
-    """(rows, 16) uint8 of v4 UUIDs → 122 bits a row, packed."""
-    bits = np.unpackbits(raw, axis=1)[:, _FREE_BITS]
-    return np.packbits(bits.reshape(-1)).tobytes()
+    """(rows, 16) uint8 of v4 UUIDs → 122 bits a row."""
+    hi, lo = _halves(raw)
+    a = ((hi >> np.uint64(16)) << np.uint64(12)) | (hi & np.uint64(_M12))  # 60 bits
+    lo = lo & np.uint64(_M62)
+    b, c = lo >> np.uint64(2), (lo & np.uint64(3)).astype(np.uint8)  # 60 + 2 bits
+    first = (a << np.uint64(4)) | (b >> np.uint64(56))
+    second = b & np.uint64(_M56)
+    body = np.empty((len(raw), 15), dtype=np.uint8)
+    body[:, :8] = first.astype(">u8").view(np.uint8).reshape(-1, 8)
+    body[:, 8:] = second.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 1:]
+    tail = np.packbits(np.stack([c >> 1, c & 1], axis=1).reshape(-1))
+    return body.tobytes() + tail.tobytes()
 
 
 def unpack_uuid4(payload: bytes, rows: int) -> np.ndarray:
-    free = np.unpackbits(np.frombuffer(payload, dtype=np.uint8))[: rows * 122]
-    if len(free) != rows * 122:
-        raise FormatError("packed UUID stream is too short")
-    bits = np.zeros((rows, 128), dtype=np.uint8)
-    bits[:, _FREE_BITS] = free.reshape(rows, 122)
-    bits[:, _FIXED_BITS] = _FIXED_VALUES
-    return np.packbits(bits, axis=1)
+    if len(payload) != rows * 15 + (rows * 2 + 7) // 8:
+        raise FormatError("packed UUID stream has the wrong length")
+    body = np.frombuffer(payload[: rows * 15], dtype=np.uint8).reshape(rows, 15)
+    bits = np.unpackbits(np.frombuffer(payload[rows * 15 :], dtype=np.uint8))[: rows * 2]
+    c = (bits.reshape(rows, 2).astype(np.uint64) * np.array([2, 1], dtype=np.uint64)).sum(1)
+    first = body[:, :8].copy().view(">u8").reshape(rows).astype(np.uint64)
+    second_bytes = np.zeros((rows, 8), dtype=np.uint8)
+    second_bytes[:, 1:] = body[:, 8:]
+    second = second_bytes.view(">u8").reshape(rows).astype(np.uint64)
+    a = first >> np.uint64(4)
+    b = ((first & np.uint64(15)) << np.uint64(56)) | second
+    hi = ((a >> np.uint64(12)) << np.uint64(16)) | np.uint64(4 << 12) | (a & np.uint64(_M12))
+    lo = np.uint64(2 << 62) | (b << np.uint64(2)) | c.astype(np.uint64)
+    words = np.stack([hi, lo], axis=1).astype(">u8")
+    return words.view(np.uint8).reshape(rows, 16)
