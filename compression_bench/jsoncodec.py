@@ -58,7 +58,8 @@ def _derived_id(obj: dict) -> bool:
 
 def _float_scale(values: np.ndarray) -> int | None:
     for scale in range(10):
-        scaled = np.round(values * 10.0**scale)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = np.round(values * 10.0**scale)
         if np.abs(scaled).max(initial=0) < 2**53 and (scaled / 10.0**scale == values).all():
             return scale
     return None
