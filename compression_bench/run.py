@@ -106,7 +106,11 @@ def run(
     plan = [(s, name) for s in sets for name in codec_names(s, codecs)]
     results: dict[str, dict] = {s.name: s.describe() | {"codecs": {}} for s in sets}
     for dataset, name in tqdm(plan, desc="codecs", unit="run", disable=not progress):
-        codec = cb.make(name, training=dataset.training)
+        try:
+            codec = cb.make(name, training=dataset.training)
+        except ValueError as exc:  # e.g. a dictionary with too little training data
+            results[dataset.name]["codecs"][name] = {"codec": name, "error": str(exc)}
+            continue
         r = measure(codec, dataset.data)
         if "compressed_bytes" in r:
             r["bytes_per_row"] = r["compressed_bytes"] / dataset.rows
