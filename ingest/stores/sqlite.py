@@ -1,0 +1,158 @@
+"""`sqlite:///PATH` — the embedded reading store: WAL, readings indexed by node and time,
+one IMMEDIATE transaction per batch (the batch key, every new reading and the per-node
+summary commit together or not at all). URL option: `?synchronous=full|normal`.
+
+Exactly-once by reading id and batch key: ingest/stores/idledger.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from ingest.fastwire import Reading
+from ingest.settings import sqlite_path
+from ingest.stores import idledger, summary
+from ingest.stores import sqlite_queries as queries
+from ingest.stores.base import ReadingQuery, StoreUnavailable, WriteOutcome
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    gateway_id TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    profile TEXT,
+    ts TEXT NOT NULL,          -- RFC 3339 ms UTC: text order is time order
+    boot INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    score REAL,
+    label TEXT,
+    vals TEXT NOT NULL,        -- JSON object of values
+    flags TEXT                 -- JSON list, NULL when empty
+);
+CREATE INDEX IF NOT EXISTS readings_node_ts ON readings (node_id, ts);
+"""
+_INSERT = "INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_encode = msgspec.json.encode
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str, synchronous: str = "full") -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be full or normal, got {synchronous!r}")
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._db().executescript(_SCHEMA + idledger.SCHEMA + summary.SCHEMA)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        query = parse_qs(urlsplit(url).query)
+        path = str(sqlite_path(url)).split("?", 1)[0]
+        return cls(path, synchronous=query.get("synchronous", ["full"])[0])
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA cache_size=-65536")
+            self._local.conn = conn
+        return conn
+
+    def find_batch(self, batch_id: str) -> dict[str, Any] | None:
+        try:
+            return idledger.find_batch(self._db(), batch_id)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store unreadable: {exc}") from exc
+
+    def write_batch(
+        self, batch_id: str, gateway_id: str, items: list[Reading], rejected: list[dict[str, Any]]
+    ) -> WriteOutcome:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store busy or unwritable: {exc}") from exc
+        try:
+            outcome = self._write_locked(db, batch_id, gateway_id, items, rejected)
+            db.execute("COMMIT")
+            return outcome
+        except BaseException as exc:
+            db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreUnavailable(f"sqlite store write failed: {exc}") from exc
+            raise
+
+    def _write_locked(
+        self,
+        db: sqlite3.Connection,
+        batch_id: str,
+        gateway_id: str,
+        items: list[Reading],
+        rejected: list[dict[str, Any]],
+    ) -> WriteOutcome:
+        previous = idledger.find_batch(db, batch_id)
+        if previous is not None:  # a concurrent request with the same key won the race
+            return WriteOutcome(result={**previous, "replayed": True})
+        new = idledger.claim_new(db, items)
+        base = db.execute("SELECT coalesce(max(rid), 0) FROM readings").fetchone()[0] + 1
+        db.executemany(_INSERT, (_row(rid, r) for rid, r in enumerate(new, start=base)))
+        summary.update(db, new)
+        result = {
+            "batch_id": batch_id,
+            "accepted": len(new),
+            "duplicates": len(items) - len(new),
+            "rejected": rejected,
+            "replayed": False,
+        }
+        idledger.record_batch(db, batch_id, gateway_id, result)
+        return WriteOutcome(result=result, new=new)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return summary.nodes(self._db())
+
+    def readings(self, query: ReadingQuery) -> tuple[list[dict[str, Any]], str | None]:
+        return queries.readings(self._db(), query)
+
+    def stats(self) -> dict[str, Any]:
+        db = self._db()
+        first = db.execute("SELECT min(ts) FROM readings").fetchone()[0]
+        return {**summary.stats(db), "first_ts": first}
+
+    def ping(self) -> None:
+        try:
+            self._db().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite store unreachable: {exc}") from exc
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _row(rid: int, r: Reading) -> tuple:
+    return (
+        rid,
+        r.id,
+        r.gateway_id,
+        r.node_id,
+        r.profile,
+        r.ts,
+        r.boot,
+        r.seq,
+        r.score,
+        r.label,
+        _encode(r.values).decode(),
+        _encode(r.flags).decode() if r.flags else None,
+    )
