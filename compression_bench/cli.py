@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--codecs", help="codec names or sets (paper, default, large, sweep)")
     r.add_argument("--out", type=Path, default=Path("bench-out"), help="output directory")
     r.add_argument("--no-batches", action="store_true", help="skip the per-batch study")
-    r.add_argument("--transfer", metavar="URL|local", help="also time transfers via ingest")
+    r.add_argument(
+        "--transfer", nargs="?", const="default", metavar="CODECS",
+        help="also time transfers through a local ingest service (wire codecs)",
+    )  # fmt: skip
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     c = sub.add_parser("choose", help="derive the auto codec table from results.json")
     c.add_argument("--from", dest="source", type=Path, required=True)
@@ -60,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.transfer:
             from compression_bench import transfer as tr
 
-            doc = tr.add_transfer(doc, args.out, args.rows, args.dup, args.transfer, args.input)
+            doc = tr.add_transfer(
+                doc, args.out, args.rows, args.dup, args.transfer, args.input, not args.quiet
+            )
         report.write(doc, args.out)
         print(report.summary(doc))
         return 0
