@@ -136,7 +136,7 @@ SETS = {
         "tlm-zstd-3", "tlm-zstd-19", "tlm-bz2-9", "tlm-xz-9",
     ],
     "large": [
-        "identity", "gzip-6", "bzip2-9", "xz-6", "zstd-3", "zstd-9-long",
+        "identity", "gzip-6", "bzip2-9", "zstd-3", "zstd-9-long",
         "tlm-zstd-3", "tlm-xz-9",
     ],
     "sweep": [
