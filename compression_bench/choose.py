@@ -2,8 +2,10 @@
 
 For each link and measured batch size the wire encoding with the least
 ``cpu_factor * compress_s + compressed_bytes * 8 / bandwidth + decompress_s`` wins; brackets
-run to the geometric mid-point between measured sizes. ``cpu_factor`` scales this machine's
-compress time to the gateway's (1.0 = as measured here; not a measured Orange Pi figure).
+run to the geometric mid-point between measured sizes; a bracket keeps the previous one's
+choice when that costs at most 5 % more (measurement noise must not flip the table).
+``cpu_factor`` scales this machine's compress time to the gateway's (1.0 = as measured
+here; it is not a measured Orange Pi figure).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def derive_table(batches: dict, cpu_factor: float = 1.0, source: str = "") -> di
             wire = {n: e for n, e in batches[str(size)].items() if e["wire_encoding"]}
             best = min(wire.values(), key=lambda e: cost_s(e, link, cpu_factor))
             choice = [best["wire_encoding"], best["level"] or 0]
+            if rows:  # keep the previous bracket's choice when within 5 %: noise, not a trend
+                prev = next(e for e in wire.values() if [e["wire_encoding"], e["level"] or 0]
+                            == rows[-1][1:])  # fmt: skip
+                if cost_s(prev, link, cpu_factor) <= 1.05 * cost_s(best, link, cpu_factor):
+                    choice = rows[-1][1:]
             upper = None if i == len(sizes) - 1 else int(math.sqrt(size * sizes[i + 1]))
             if rows and rows[-1][1:] == choice:
                 rows[-1][0] = upper
