@@ -148,4 +148,7 @@ def write(doc: dict, out: Path) -> None:
 
 
 def summary(doc: dict) -> str:
+    if not any(name in doc["datasets"] for name in doc["paper"]["sets"]):
+        tables = [line for ds in doc["datasets"].values() for line in codec_table(ds)]
+        return "\n".join(tables)
     return "\n".join([*paper_table(doc), "", *targets_text(doc)])
