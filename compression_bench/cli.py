@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--from", dest="source", type=Path, required=True)
     c.add_argument("--out", type=Path, help="table path (default: the package's table)")
     c.add_argument("--cpu-factor", type=float, default=1.0)
+    t = sub.add_parser("transfer", help="add transfer runs to an existing DIR/results.json")
+    t.add_argument("--results", type=Path, required=True, help="DIR/results.json of a run")
+    t.add_argument("--dup", type=_dups, default=[1], help="paper duplications to send")
+    t.add_argument("--codecs", default="default", help="wire codecs (+ tlm-* modelled)")
+    t.add_argument("--no-gateway", action="store_true", help="skip the gateway NDJSON set")
+    t.add_argument("--quiet", action="store_true")
     g = sub.add_parser("generate", help="write the generated data sets")
     g.add_argument("--rows", type=int, default=gen.PAPER_ROWS)
     g.add_argument("--dup", type=_dups, default=[1])
@@ -68,6 +74,23 @@ def main(argv: list[str] | None = None) -> int:
             )
         report.write(doc, args.out)
         print(report.summary(doc))
+        return 0
+    if args.cmd == "transfer":
+        import json
+
+        from compression_bench import report
+        from compression_bench import transfer as tr
+
+        if not args.results.is_file():
+            p.error(f"--results {args.results}: no such file")
+        doc = json.loads(args.results.read_text())
+        rows = doc["datasets"].get("paper-1x", {}).get("rows", gen.PAPER_ROWS)
+        out = args.results.parent
+        doc = tr.add_transfer(
+            doc, out, rows, args.dup, args.codecs, None, not args.quiet, not args.no_gateway
+        )
+        report.write(doc, out)
+        print("\n".join(report.transfer_table(doc)))
         return 0
     if args.cmd == "choose":
         from compression_bench.choose import TABLE_PATH, write_table

@@ -183,14 +183,20 @@ def add_transfer(
     codecs: str,
     input_path: Path | None = None,
     progress: bool = True,
+    with_gateway: bool = True,
 ) -> dict:
-    """Run the transfers for the run's data sets and store them in results.json."""
+    """Run the transfers for the given data sets and merge them into results.json (runs of
+    the same data set and codec are replaced)."""
     if input_path is not None:
         raise ValueError("--transfer works on the generated data sets, not --input")
     names = WIRE_CODECS + MODELLED if codecs in ("", "default") else cb.expand(codecs)
     if "identity" not in names:
         names.insert(0, "identity")
-    sets = [*ds.paper_sets(rows, dups), ds.gateway_set(rows)]
-    doc["transfer"] = run_transfers(sets, names, progress)
+    sets = ds.paper_sets(rows, dups) + ([ds.gateway_set(rows)] if with_gateway else [])
+    new = run_transfers(sets, names, progress)
+    done = {(r["data_set"], r["codec"]) for r in new["runs"]}
+    old = [r for r in (doc.get("transfer") or {}).get("runs", [])
+           if (r["data_set"], r["codec"]) not in done]  # fmt: skip
+    doc["transfer"] = new | {"runs": old + new["runs"]}
     (out / "results.json").write_text(json.dumps(doc, indent=1) + "\n")
     return doc
