@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         doc = tr.add_transfer(
             doc, out, rows, args.dup, args.codecs, None, not args.quiet, not args.no_gateway
         )
+        doc["transfer"]["command"] = "python -m compression_bench " + shlex.join(argv)
+        args.results.write_text(json.dumps(doc, indent=1) + "\n")
         report.write(doc, out)
         print("\n".join(report.transfer_table(doc)))
         return 0
