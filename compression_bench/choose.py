@@ -63,5 +63,10 @@ def write_table(results_path: Path, out: Path = TABLE_PATH, cpu_factor: float = 
         f"derived by `python -m compression_bench choose --from {results_path}`"
     )
     table = derive_table(results["batches"], cpu_factor, source)
-    out.write_text(json.dumps(table, indent=1) + "\n")
+    links = ",\n".join(
+        f'  "{link}": [{", ".join(json.dumps(r) for r in rows)}]'
+        for link, rows in table["links"].items()
+    )
+    head = json.dumps({k: v for k, v in table.items() if k != "links"}, indent=1)[:-2]
+    out.write_text(head + ',\n "links": {\n' + links + "\n }\n}\n")
     return table
