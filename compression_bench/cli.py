@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--codecs", default="default", help="wire codecs (+ tlm-* modelled)")
     t.add_argument("--no-gateway", action="store_true", help="skip the gateway NDJSON set")
     t.add_argument("--quiet", action="store_true")
+    rp = sub.add_parser("report", help="redraw report.md and the plots from a results.json")
+    rp.add_argument("--results", type=Path, required=True)
     g = sub.add_parser("generate", help="write the generated data sets")
     g.add_argument("--rows", type=int, default=gen.PAPER_ROWS)
     g.add_argument("--dup", type=_dups, default=[1])
@@ -93,6 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         args.results.write_text(json.dumps(doc, indent=1) + "\n")
         report.write(doc, out)
         print("\n".join(report.transfer_table(doc)))
+        return 0
+    if args.cmd == "report":
+        import json
+
+        from compression_bench import report
+
+        if not args.results.is_file():
+            p.error(f"--results {args.results}: no such file")
+        report.write(json.loads(args.results.read_text()), args.results.parent)
+        print(f"wrote {args.results.parent / 'report.md'}")
         return 0
     if args.cmd == "choose":
         from compression_bench.choose import TABLE_PATH, write_table

@@ -37,11 +37,15 @@ def ratio_vs_speed(name: str, ds: dict, out: Path) -> Path:
         ax.annotate(c["codec"], (x, y), fontsize=7, xytext=(5, 3 - 10 * near),
                     textcoords="offset points")  # fmt: skip
     bz = ds["codecs"].get("bzip2-9")
-    if bz:
+    gz = ds["codecs"].get("gzip-6")
+    gateway = ds.get("kind") == "gateway-ndjson"
+    if bz and gateway:
+        ax.axhline(3 * bz["ratio"], color="tab:orange", ls="--", lw=1,
+                   label=f"target 2: 3 × bzip2-9 = {3 * bz['ratio']:.1f}")  # fmt: skip
+    elif bz:
         ax.axhline(1.3 * bz["ratio"], color="tab:orange", ls="--", lw=1,
                    label=f"1.3 × bzip2-9 = {1.3 * bz['ratio']:.2f}")  # fmt: skip
-    gz = ds["codecs"].get("gzip-6")
-    if gz and bz:
+    if gz and bz and not gateway:
         label = "target 1: faster than gzip-6, ≥ 1.3 × bzip2-9"
         ax.fill_between([gz["compress_mb_s"], 1e6], 1.3 * bz["ratio"], 1e3, color="tab:green",
                         alpha=0.08, label=label)  # fmt: skip
@@ -52,6 +56,8 @@ def ratio_vs_speed(name: str, ds: dict, out: Path) -> Path:
         floor_ratio = ds["raw_bytes"] / ds["floor_bytes"]
         ax.axhline(floor_ratio, color="black", lw=1, label=f"information floor {floor_ratio:.2f}")
     ax.set_xscale("log")
+    if gateway:
+        ax.set_yscale("log")
     ax.set_xlim(
         min(c["compress_mb_s"] for c in codecs) / 2, max(c["compress_mb_s"] for c in codecs) * 3
     )
@@ -67,7 +73,7 @@ def ratio_vs_speed(name: str, ds: dict, out: Path) -> Path:
     ax.set_ylabel("compression ratio (raw / compressed)")
     ax.set_title(f"{name}: ratio against compress speed ({ds['raw_bytes'] / 1e6:.1f} MB)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="lower left" if gateway else "center left", fontsize=8)
     path = out / f"ratio_vs_speed_{name}.png"
     fig.tight_layout()
     fig.savefig(path, dpi=110)
