@@ -29,7 +29,7 @@ from compression_bench.measure import best_time
 
 WIRE_CODECS = ["identity", "gzip-6", "bzip2-9", "zstd-3"]
 MODELLED = ["tlm-xz-9"]
-INGEST = Path(sys.executable).with_name("ingest")
+INGEST = [sys.executable, "-m", "ingest.cli"]  # the `ingest` command, whatever the install
 
 
 def free_port() -> int:
@@ -45,14 +45,14 @@ class IngestService:
         self.dir = tempfile.TemporaryDirectory(prefix="bench-ingest-")
         var = ["--var-dir", self.dir.name]
         out = subprocess.run(
-            [str(INGEST), *var, "tokens", "create", "--gateway", gateway_id],
+            [*INGEST, *var, "tokens", "create", "--gateway", gateway_id],
             capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
         self.token = out.stdout.strip().splitlines()[-1]
         self.port = free_port()
         self.log = open(Path(self.dir.name) / "serve.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(INGEST), *var, "serve", "--port", str(self.port),
+            [*INGEST, *var, "serve", "--port", str(self.port),
              "--max-compressed", str(limit_bytes), "--max-decompressed", str(limit_bytes)],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
