@@ -144,6 +144,12 @@ def write(doc: dict, out: Path) -> None:
             "",
         ]
     lines += ["## Batches of the gateway's NDJSON (ratio by batch size)", "", *batch_table(doc)]
+    if doc["batches"]:
+        from compression_bench.choose import derive_table
+
+        lines += ["", "The `auto` choice these batches give (`choose --from results.json`):", ""]
+        table = derive_table(doc["batches"])["links"]
+        lines += [f"- {link}: {rows}" for link, rows in table.items()]
     lines += ["", "## Transfer through the ingest service", "", *transfer_table(doc), ""]
     lines += [f"![{p.stem}]({p.name})" for p in images]
     (out / "report.md").write_text("\n".join(lines) + "\n")
