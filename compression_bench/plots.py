@@ -17,6 +17,12 @@ FAMILY_COLOURS = {
 }  # fmt: skip
 
 
+def _set_order(name: str) -> tuple[int, int]:
+    """paper-1x, paper-6x, paper-12x, then the gateway's sets."""
+    kind, _, dup = name.rpartition("-")
+    return (0 if kind == "paper" else 1, int(dup.rstrip("x")) if dup.rstrip("x").isdigit() else 0)
+
+
 def _family(name: str) -> str:
     return name.split("-")[0]
 
@@ -87,7 +93,7 @@ def transfer_bars(transfer: dict, out: Path) -> list[Path]:
     runs = transfer.get("runs", [])
     for link in dict.fromkeys(r["link"] for r in runs):
         sel = [r for r in runs if r["link"] == link]
-        sets = list(dict.fromkeys(r["data_set"] for r in sel))
+        sets = sorted(dict.fromkeys(r["data_set"] for r in sel), key=_set_order)
         codecs = list(dict.fromkeys(r["codec"] for r in sel))
         fig, axes = plt.subplots(1, len(codecs), figsize=(3.2 * len(codecs), 5), sharey=True,
                                  squeeze=False)  # fmt: skip
@@ -106,7 +112,7 @@ def transfer_bars(transfer: dict, out: Path) -> list[Path]:
             ax.set_title(codec)
             ax.tick_params(axis="x", labelrotation=30)
         axes[0][0].set_ylabel("seconds")
-        axes[0][0].legend(fontsize=8)
+        axes[0][0].legend(loc="upper left", fontsize=8)
         fig.suptitle(f"Transfer time through the ingest service, link {link}")
         fig.tight_layout()
         path = out / f"transfer_{link}.png"
