@@ -88,10 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         doc = json.loads(args.results.read_text())
         rows = doc["datasets"].get("paper-1x", {}).get("rows", gen.PAPER_ROWS)
         out = args.results.parent
+        before = (doc.get("transfer") or {}).get("commands", [])
         doc = tr.add_transfer(
             doc, out, rows, args.dup, args.codecs, None, not args.quiet, not args.no_gateway
         )
-        doc["transfer"]["command"] = "python -m compression_bench " + shlex.join(argv)
+        doc["transfer"]["commands"] = [*before, "python -m compression_bench " + shlex.join(argv)]
         args.results.write_text(json.dumps(doc, indent=1) + "\n")
         report.write(doc, out)
         print("\n".join(report.transfer_table(doc)))

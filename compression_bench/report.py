@@ -95,7 +95,8 @@ def transfer_table(doc: dict) -> list[str]:
     if not t.get("runs"):
         return [f"_{t.get('status', 'transfer not run (use --transfer)')}_"]
     lines = [
-        f"`{t.get('command', doc['meta']['command'])}` — {t['status']}.",
+        "; ".join(f"`{c}`" for c in t.get("commands", [doc["meta"]["command"]]))
+        + f" — {t['status']}.",
         "",
         "| data set | codec | link | send s | decompress s | parse s | write s | total s "
         "| paper total s |",
