@@ -64,7 +64,16 @@ def train_dictionary(training: bytes, size: int = DICT_SIZE) -> zstandard.ZstdCo
         if sum(map(len, chunk)) >= 4096:
             samples.append(b"".join(chunk))
             chunk = []
-    return zstandard.train_dictionary(size, samples[:2000])
+    if chunk:
+        samples.append(b"".join(chunk))
+    total = sum(map(len, samples[:2000]))
+    size = min(size, total // 8)
+    if len(samples) < 8 or size < 1024:
+        raise ValueError(f"too little training data for a zstd dictionary ({total} bytes)")
+    try:
+        return zstandard.train_dictionary(size, samples[:2000])
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"zstd dictionary training failed: {exc}") from None
 
 
 def _zstd_dict(level: int, dictionary: zstandard.ZstdCompressionDict) -> Codec:
@@ -127,7 +136,7 @@ SETS = {
         "tlm-zstd-3", "tlm-zstd-19", "tlm-bz2-9", "tlm-xz-9",
     ],
     "large": [
-        "identity", "gzip-6", "bzip2-9", "xz-6", "zstd-3", "zstd-19-long",
+        "identity", "gzip-6", "bzip2-9", "zstd-3", "zstd-9-long",
         "tlm-zstd-3", "tlm-xz-9",
     ],
     "sweep": [

@@ -24,10 +24,12 @@ def tokenize(data: bytes) -> tuple[bytes, list[tc.Column], list[bool]] | None:
         return None
     header, body = data[: nl + 1], data[nl + 1 :]
     buf = np.frombuffer(body, dtype=np.uint8)
-    quotes = np.flatnonzero(buf == QUOTE)
-    cand = np.flatnonzero((buf == COMMA) | (buf == LF))
+    events = np.flatnonzero((buf == QUOTE) | (buf == COMMA) | (buf == LF))
+    kinds = buf[events]
+    is_quote = kinds == QUOTE
+    n_quotes = int(np.count_nonzero(is_quote))
     # a separator is real when an even number of quotes precede it
-    pos = cand[(np.searchsorted(quotes, cand) & 1) == 0]
+    pos = events[~is_quote & ((np.cumsum(is_quote) & 1) == 0)]
     rows = int(np.count_nonzero(buf[pos] == LF))
     if rows == 0 or len(pos) % rows:
         return None
@@ -35,10 +37,11 @@ def tokenize(data: bytes) -> tuple[bytes, list[tc.Column], list[bool]] | None:
     ends = pos.reshape(rows, fields)
     if not (buf[ends[:, -1]] == LF).all() or (buf[ends[:, :-1]] == LF).any():
         return None
-    starts = np.concatenate([[0], pos[:-1] + 1]).reshape(rows, fields)
+    starts = np.concatenate([[0], pos[:-1] + 1]).reshape(rows, fields).T.copy()
+    ends = ends.T.copy()
     columns, quoted = [], []
     for j in range(fields):
-        s, e = starts[:, j], ends[:, j]
+        s, e = starts[j], ends[j]
         first = (e > s) & (buf[np.minimum(s, len(buf) - 1)] == QUOTE)
         last = (e - s >= 2) & (buf[e - 1] == QUOTE)
         if (first & last).all():
@@ -49,7 +52,7 @@ def tokenize(data: bytes) -> tuple[bytes, list[tc.Column], list[bool]] | None:
             return None
         columns.append(tc.slice_cells(buf, s, e))
         quoted.append(q)
-    if len(quotes) != 2 * rows * sum(quoted):
+    if n_quotes != 2 * rows * sum(quoted):
         return None  # quotes inside fields ("" escapes): not a regular dump
     return header, columns, quoted
 
@@ -147,11 +150,9 @@ def encode(data: bytes, backend: str, level: int) -> bytes | None:
         spec, streams = encode_column(col)
         specs.append(spec)
         all_streams.extend(streams)
-    blobs = st.pack_streams(backend, level, all_streams)
     meta = {"kind": "csv", "rows": rows, "quoted": quoted, "columns": specs}
     meta["backend"], meta["level"] = backend, level
-    meta["compressible"] = [c for _, c in all_streams]
-    return st.write_container(meta, blobs)
+    return st.write_container(meta, all_streams)
 
 
 def decode(meta: dict, payloads: list[bytes]) -> bytes:

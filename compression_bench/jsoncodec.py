@@ -58,7 +58,8 @@ def _derived_id(obj: dict) -> bool:
 
 def _float_scale(values: np.ndarray) -> int | None:
     for scale in range(10):
-        scaled = np.round(values * 10.0**scale)
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = np.round(values * 10.0**scale)
         if np.abs(scaled).max(initial=0) < 2**53 and (scaled / 10.0**scale == values).all():
             return scale
     return None
@@ -143,9 +144,8 @@ def encode(data: bytes, backend: str, level: int) -> bytes | None:
         "columns": specs,
         "backend": backend,
         "level": level,
-        "compressible": [c for _, c in all_streams],
     }
-    return st.write_container(meta, st.pack_streams(backend, level, all_streams))
+    return st.write_container(meta, all_streams)
 
 
 def _set(obj: dict, path: list[str], value: Any) -> None:

@@ -16,7 +16,13 @@ import zstandard
 
 MAGIC = b"TLM1"
 BACKENDS = ("xz", "zstd", "bz2", "raw")
-_XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9, "lc": 1, "lp": 0, "pb": 0}]
+
+
+def _lzma_filters(level: int, size: int) -> list[dict]:
+    """LZMA1 in the .lzma container (13-byte header holding its own properties), the
+    dictionary no larger than the stream so small streams don't pay for 64 MiB tables."""
+    dict_size = max(1 << 12, min(1 << 26, 1 << max(size - 1, 1).bit_length()))
+    return [{"id": lzma.FILTER_LZMA1, "preset": level, "dict_size": dict_size, "lc": 1}]
 
 
 class FormatError(ValueError):
@@ -31,8 +37,8 @@ def pack_streams(backend: str, level: int, streams: list[tuple[bytes, bool]]) ->
         if not compressible or backend == "raw" or not payload:
             out.append(payload)
         elif backend == "xz":
-            filters = [dict(_XZ_FILTERS[0], preset=level)]
-            out.append(lzma.compress(payload, format=lzma.FORMAT_RAW, filters=filters))
+            filters = _lzma_filters(level, len(payload))
+            out.append(lzma.compress(payload, format=lzma.FORMAT_ALONE, filters=filters))
         elif backend == "zstd":
             out.append(zstandard.ZstdCompressor(level=level).compress(payload))
         elif backend == "bz2":
@@ -46,8 +52,7 @@ def unpack_stream(backend: str, level: int, blob: bytes, compressible: bool) -> 
     if not compressible or backend == "raw" or not blob:
         return blob
     if backend == "xz":
-        filters = [dict(_XZ_FILTERS[0], preset=level)]
-        return lzma.decompress(blob, format=lzma.FORMAT_RAW, filters=filters)
+        return lzma.decompress(blob, format=lzma.FORMAT_ALONE)
     if backend == "zstd":
         return zstandard.ZstdDecompressor().decompress(blob)
     if backend == "bz2":
@@ -55,27 +60,42 @@ def unpack_stream(backend: str, level: int, blob: bytes, compressible: bool) -> 
     raise FormatError(f"unknown back end {backend!r}")
 
 
-def write_container(header: dict, blobs: list[bytes]) -> bytes:
-    header = dict(header, sizes=[len(b) for b in blobs])
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return MAGIC + struct.pack("<I", len(head)) + head + b"".join(blobs)
+def write_container(meta: dict, streams: list[tuple[bytes, bool]]) -> bytes:
+    """MAGIC, back end, level, then one back-end-compressed blob holding the JSON header and
+    every compressible stream, then the incompressible streams (packed random UUIDs) as they
+    are. One compressed blob keeps the fixed cost low for small batches."""
+    backend, level = meta["backend"], meta["level"]
+    meta = dict(meta, sizes=[len(p) for p, _ in streams], compressible=[c for _, c in streams])
+    head = json.dumps(meta, separators=(",", ":")).encode()
+    inner = struct.pack("<I", len(head)) + head + b"".join(p for p, c in streams if c)
+    blob = pack_streams(backend, level, [(inner, True)])[0]
+    prefix = MAGIC + bytes([BACKENDS.index(backend), level]) + struct.pack("<I", len(blob))
+    return prefix + blob + b"".join(p for p, c in streams if not c)
 
 
 def read_container(data: bytes) -> tuple[dict, list[bytes]]:
-    if data[:4] != MAGIC or len(data) < 8:
-        raise FormatError("not a telemetry-encoded blob (bad magic)")
-    (hlen,) = struct.unpack("<I", data[4:8])
+    """The header and every stream, decompressed."""
+    if data[:4] != MAGIC or len(data) < 10 or data[4] >= len(BACKENDS):
+        raise FormatError("not a telemetry-encoded blob (bad magic or back end)")
+    backend, level = BACKENDS[data[4]], data[5]
+    (blen,) = struct.unpack("<I", data[6:10])
     try:
-        header = json.loads(data[8 : 8 + hlen])
-    except ValueError as exc:
+        inner = unpack_stream(backend, level, data[10 : 10 + blen], True)
+        (hlen,) = struct.unpack("<I", inner[:4])
+        meta = json.loads(inner[4 : 4 + hlen])
+    except (ValueError, struct.error, lzma.LZMAError, zstandard.ZstdError, OSError) as exc:
         raise FormatError(f"bad header: {exc}") from None
-    blobs, pos = [], 8 + hlen
-    for size in header["sizes"]:
-        blobs.append(data[pos : pos + size])
-        pos += size
-    if pos != len(data):
-        raise FormatError(f"container holds {len(data)} bytes, header accounts for {pos}")
-    return header, blobs
+    payloads, pos, raw_pos = [], 4 + hlen, 10 + blen
+    for size, compressible in zip(meta["sizes"], meta["compressible"], strict=True):
+        if compressible:
+            payloads.append(inner[pos : pos + size])
+            pos += size
+        else:
+            payloads.append(data[raw_pos : raw_pos + size])
+            raw_pos += size
+    if pos != len(inner) or raw_pos != len(data):
+        raise FormatError("stream sizes do not match the blob")
+    return meta, payloads
 
 
 def _entropy(values: np.ndarray) -> float:
@@ -126,28 +146,51 @@ def decode_ints(spec: dict, payload: bytes, rows: int) -> np.ndarray:
     return spec["base"] + u.astype(np.int64)
 
 
-# UUID version 4 / RFC 4122 variant: 6 of the 128 bits are fixed, 122 are random.
-_FIXED_BITS = np.r_[48:52, 64:66]
-_FIXED_VALUES = np.array([0, 1, 0, 0, 1, 0], dtype=np.uint8)
-_FREE_BITS = np.setdiff1d(np.arange(128), _FIXED_BITS)
+# UUID version 4 / RFC 4122 variant: 6 of the 128 bits are fixed, 122 are random. Packed as
+# 15 bytes a row (version nibble and variant bits dropped) plus 2 bits a row at the end.
+_M12, _M56, _M62 = (1 << 12) - 1, (1 << 56) - 1, (1 << 62) - 1
+
+
+def _halves(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    words = np.ascontiguousarray(raw).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return words[:, 0], words[:, 1]
 
 
 def is_uuid4(raw: np.ndarray) -> bool:
-    bits = np.unpackbits(raw, axis=1)
-    return bool((bits[:, _FIXED_BITS] == _FIXED_VALUES).all())
+    hi, lo = _halves(raw)
+    return bool(((hi >> np.uint64(12)) & np.uint64(15) == 4).all()) and bool(
+        ((lo >> np.uint64(62)) == 2).all()
+    )
 
 
 def pack_uuid4(raw: np.ndarray) -> bytes:
-    """(rows, 16) uint8 of v4 UUIDs → 122 bits a row, packed."""
-    bits = np.unpackbits(raw, axis=1)[:, _FREE_BITS]
-    return np.packbits(bits.reshape(-1)).tobytes()
+    """(rows, 16) uint8 of v4 UUIDs → 122 bits a row."""
+    hi, lo = _halves(raw)
+    a = ((hi >> np.uint64(16)) << np.uint64(12)) | (hi & np.uint64(_M12))  # 60 bits
+    lo = lo & np.uint64(_M62)
+    b, c = lo >> np.uint64(2), (lo & np.uint64(3)).astype(np.uint8)  # 60 + 2 bits
+    first = (a << np.uint64(4)) | (b >> np.uint64(56))
+    second = b & np.uint64(_M56)
+    body = np.empty((len(raw), 15), dtype=np.uint8)
+    body[:, :8] = first.astype(">u8").view(np.uint8).reshape(-1, 8)
+    body[:, 8:] = second.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 1:]
+    tail = np.packbits(np.stack([c >> 1, c & 1], axis=1).reshape(-1))
+    return body.tobytes() + tail.tobytes()
 
 
 def unpack_uuid4(payload: bytes, rows: int) -> np.ndarray:
-    free = np.unpackbits(np.frombuffer(payload, dtype=np.uint8))[: rows * 122]
-    if len(free) != rows * 122:
-        raise FormatError("packed UUID stream is too short")
-    bits = np.zeros((rows, 128), dtype=np.uint8)
-    bits[:, _FREE_BITS] = free.reshape(rows, 122)
-    bits[:, _FIXED_BITS] = _FIXED_VALUES
-    return np.packbits(bits, axis=1)
+    if len(payload) != rows * 15 + (rows * 2 + 7) // 8:
+        raise FormatError("packed UUID stream has the wrong length")
+    body = np.frombuffer(payload[: rows * 15], dtype=np.uint8).reshape(rows, 15)
+    bits = np.unpackbits(np.frombuffer(payload[rows * 15 :], dtype=np.uint8))[: rows * 2]
+    c = (bits.reshape(rows, 2).astype(np.uint64) * np.array([2, 1], dtype=np.uint64)).sum(1)
+    first = body[:, :8].copy().view(">u8").reshape(rows).astype(np.uint64)
+    second_bytes = np.zeros((rows, 8), dtype=np.uint8)
+    second_bytes[:, 1:] = body[:, 8:]
+    second = second_bytes.view(">u8").reshape(rows).astype(np.uint64)
+    a = first >> np.uint64(4)
+    b = ((first & np.uint64(15)) << np.uint64(56)) | second
+    hi = ((a >> np.uint64(12)) << np.uint64(16)) | np.uint64(4 << 12) | (a & np.uint64(_M12))
+    lo = np.uint64(2 << 62) | (b << np.uint64(2)) | c.astype(np.uint64)
+    words = np.stack([hi, lo], axis=1).astype(">u8")
+    return words.view(np.uint8).reshape(rows, 16)

@@ -18,18 +18,13 @@ def encode(data: bytes, backend: str = "xz", level: int = 9) -> bytes:
     elif head:
         blob = csvcodec.encode(data, backend, level)
     if blob is None:
-        meta = {"kind": "raw", "backend": backend, "level": level, "compressible": [True]}
-        blob = st.write_container(meta, st.pack_streams(backend, level, [(data, True)]))
+        meta = {"kind": "raw", "backend": backend, "level": level}
+        blob = st.write_container(meta, [(data, True)])
     return blob
 
 
 def decode(blob: bytes) -> bytes:
-    meta, blobs = st.read_container(blob)
-    backend, level = meta["backend"], meta["level"]
-    payloads = [
-        st.unpack_stream(backend, level, b, c)
-        for b, c in zip(blobs, meta["compressible"], strict=True)
-    ]
+    meta, payloads = st.read_container(blob)
     if meta["kind"] == "raw":
         return payloads[0]
     if meta["kind"] == "csv":

@@ -59,9 +59,9 @@ def slice_cells(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> Column
     idx = starts.astype(np.int64)[:, None] + np.arange(width)
     if int(lengths.min()) == width:
         return Column(buf[idx], lengths)
-    cells = buf[np.minimum(idx, len(buf) - 1)]
-    cells[np.arange(width)[None, :] >= lengths[:, None]] = 0
-    return Column(cells, lengths)
+    np.minimum(idx, len(buf) - 1, out=idx)
+    inside = np.arange(width)[None, :] < lengths[:, None]
+    return Column(np.where(inside, buf[idx], np.uint8(0)), lengths)
 
 
 # --- uuid -----------------------------------------------------------------------------------
@@ -72,10 +72,16 @@ def encode_uuid(col: Column) -> tuple[dict, list[tuple[bytes, bool]]] | None:
         return None
     if not (col.cells[:, _UUID_DASHES] == ord("-")).all():
         return None
-    nib = _NIBBLE[col.cells[:, _UUID_HEX]]
-    if (nib == 255).any():
+    hexdigits = col.cells[:, _UUID_HEX]
+    if ((hexdigits >= ord("A")) & (hexdigits <= ord("F"))).any():
+        return None  # upper case would not come back as it was
+    try:
+        packed = bytes.fromhex(hexdigits.tobytes().decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
         return None
-    raw = (nib[:, 0::2] << 4 | nib[:, 1::2]).astype(np.uint8)
+    if len(packed) != 16 * len(col.lengths):
+        return None  # fromhex skips whitespace
+    raw = np.frombuffer(packed, dtype=np.uint8).reshape(-1, 16)
     if st.is_uuid4(raw):
         return {"type": "uuid4"}, [(st.pack_uuid4(raw), False)]
     return {"type": "uuid"}, [(raw.tobytes(), False)]

@@ -1,0 +1,5 @@
+import sys
+
+from compression_bench.cli import main
+
+sys.exit(main())
