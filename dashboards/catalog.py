@@ -30,15 +30,16 @@ READINGS = f"FROM {READING_MEASUREMENTS} WHERE {GATEWAY_FILTER} AND $timeFilter"
 def fleet_overview() -> Json:
     panels = [
         stat(
-            "Gateways reporting",
-            f'SELECT count("last") FROM (SELECT last("seq") {READINGS} GROUP BY "gateway")',
+            "Gateways shipping",
+            f'SELECT count("last") FROM (SELECT last("accepted") {BATCHES} GROUP BY "gateway")',
             (0, 0, 4, 4),
-            description="Gateways with at least one reading in the time range.",
+            description="Gateways that shipped at least one batch in the time range.",
         ),
         stat(
             "Nodes reporting",
             f'SELECT count("last") FROM (SELECT last("seq") {READINGS} GROUP BY "gateway", "node")',
             (4, 0, 4, 4),
+            total=True,
             description="Nodes with at least one reading in the time range.",
         ),
         stat(
@@ -67,6 +68,7 @@ def fleet_overview() -> Json:
             "Readings stored",
             f'SELECT count("seq") {READINGS}',
             (20, 0, 4, 4),
+            total=True,
         ),
         table(
             "Nodes last seen",
@@ -97,7 +99,7 @@ def fleet_overview() -> Json:
             [
                 target(
                     f'SELECT count("seq") {READINGS} GROUP BY time($__interval), "gateway" fill(0)',
-                    alias="$tag_gateway",
+                    alias="$tag_gateway $measurement",
                 )
             ],
             (12, 13, 12, 8),

@@ -97,8 +97,15 @@ def timeseries(
     )  # fmt: skip
 
 
-def stat(title: str, query: str, grid: tuple[int, int, int, int], **kwargs: Any) -> Json:
-    options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}}
+def stat(
+    title: str, query: str, grid: tuple[int, int, int, int], *, total: bool = False, **kwargs: Any
+) -> Json:
+    """A single number. `total=True` sums over every series the query returns (InfluxQL keeps
+    one series per measurement of /^(orchid|rice|...)$/; Grafana merges them, then sums)."""
+    calc = "sum" if total else "lastNotNull"
+    options = {"reduceOptions": {"calcs": [calc], "fields": "", "values": False}}
+    if total:
+        kwargs["transformations"] = [{"id": "merge", "options": {}}]
     return panel("stat", title, [target(query)], grid, options=options, **kwargs)
 
 
