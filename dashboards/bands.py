@@ -38,4 +38,9 @@ SCORE_STEPS: tuple[tuple[float | None, str], ...] = (
     (50.0, "yellow"),
     (75.0, "green"),
 )
-LABEL_COLORS = {"sangat_buruk": "dark-red", "buruk": "orange", "sedang": "yellow", "optimal": "green"}
+LABEL_COLORS = {
+    "sangat_buruk": "dark-red",
+    "buruk": "orange",
+    "sedang": "yellow",
+    "optimal": "green",
+}

@@ -52,8 +52,7 @@ def fleet_overview() -> Json:
         ),
         stat(
             "Alerts",
-            'SELECT count("message") FROM "notifications" '
-            f"WHERE {GATEWAY_FILTER} AND $timeFilter",
+            f'SELECT count("message") FROM "notifications" WHERE {GATEWAY_FILTER} AND $timeFilter',
             (12, 0, 4, 4),
             defaults={"thresholds": thresholds((None, "green"), (1, "red"))},
         ),

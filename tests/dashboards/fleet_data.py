@@ -40,7 +40,11 @@ def _label(score: float) -> str:
 def _values(profile: str | None, i: int) -> dict[str, float]:
     wave = math.sin(i / 9)
     if profile == "orchid":
-        return {"temperature": 24 + 4 * wave, "humidity": 66 + 5 * wave, "light": 15_000 + 4_000 * wave}
+        return {
+            "temperature": 24 + 4 * wave,
+            "humidity": 66 + 5 * wave,
+            "light": 15_000 + 4_000 * wave,
+        }
     if profile == "rice":
         return {
             "temperature": 29.5 + wave, "humidity": 90 + 3 * wave, "gas": 4 + wave,
@@ -81,14 +85,21 @@ def batch_lines(now_ms: int) -> list[str]:
             status = 413 if i == 7 and g == 0 else 200
             lines.append(
                 batch_stats_to_line(
-                    gateway, encoding=encoding, content_type="application/x-ndjson",
-                    status=status, accepted=0 if status != 200 else 120,
-                    duplicates=3 if i % 10 == 0 else 0, rejected=1 if i % 11 == 0 else 0,
-                    bytes_compressed=int(raw / (5.164, 7.42, 6.1)[i % 3]), bytes_raw=raw,
-                    decompress_ms=0.4 + 0.1 * (i % 3), parse_ms=2.0 + i % 4,
-                    write_ms=3.0 + (i % 5), replayed=i == 12,
+                    gateway,
+                    encoding=encoding,
+                    content_type="application/x-ndjson",
+                    status=status,
+                    accepted=0 if status != 200 else 120,
+                    duplicates=3 if i % 10 == 0 else 0,
+                    rejected=1 if i % 11 == 0 else 0,
+                    bytes_compressed=int(raw / (5.164, 7.42, 6.1)[i % 3]),
+                    bytes_raw=raw,
+                    decompress_ms=0.4 + 0.1 * (i % 3),
+                    parse_ms=2.0 + i % 4,
+                    write_ms=3.0 + (i % 5),
+                    replayed=i == 12,
                     time_ms=now_ms - (MINUTES - 2 * i) * 60_000,
-                )  # fmt: skip
+                )
             )
     return lines
 
@@ -113,17 +124,26 @@ def notification_lines(now_ms: int) -> list[str]:
     return [
         notification_to_line(
             {
-                "gateway_id": gateway, "node_id": node, "kind": kind, "severity": severity,
-                "value": value, "message": message,
+                "gateway_id": gateway,
+                "node_id": node,
+                "kind": kind,
+                "severity": severity,
+                "value": value,
+                "message": message,
                 "ts": format_ts((now_ms - (10 + 5 * k) * 60_000) / 1000),
-            }  # fmt: skip
+            }
         )
         for k, (gateway, node, kind, severity, value, message) in enumerate(raised)
     ]
 
 
 def all_lines(now_ms: int) -> list[str]:
-    return reading_lines(now_ms) + batch_lines(now_ms) + status_lines(now_ms) + notification_lines(now_ms)
+    return (
+        reading_lines(now_ms)
+        + batch_lines(now_ms)
+        + status_lines(now_ms)
+        + notification_lines(now_ms)
+    )
 
 
 def load(url: str, now_ms: int) -> int:
@@ -140,6 +160,8 @@ def load(url: str, now_ms: int) -> int:
 
 def post(url: str, path: str, form: dict[str, str], headers: dict[str, str] | None = None) -> bytes:
     data = urllib.parse.urlencode(form).encode()
-    request = urllib.request.Request(f"{url}{path}", data=data, method="POST", headers=headers or {})
+    request = urllib.request.Request(
+        f"{url}{path}", data=data, method="POST", headers=headers or {}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()

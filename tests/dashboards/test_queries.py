@@ -3,9 +3,7 @@ InfluxDB 1.6.7 holding data written by the ingest's own line-protocol encoder, a
 series. Also: the provisioned datasource's request (db + Authorization header) works there."""
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,9 +19,15 @@ HOUR = 3_600_000
 DATASOURCE_YAML = OUT_DIR.parent / "provisioning" / "datasources" / "influxdb.yaml"
 
 
-def grafana_env_expand(text: str, env: dict[str, str]) -> str:
-    """Grafana's provisioning expands $VAR and ${VAR} from its environment."""
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env[m.group(1) or m.group(2)], text)
+def grafana_env_expand(value, env: dict[str, str]):
+    """Grafana's provisioning expands $VAR and ${VAR} in the parsed YAML's string values."""
+    if isinstance(value, dict):
+        return {k: grafana_env_expand(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [grafana_env_expand(v, env) for v in value]
+    if isinstance(value, str):
+        return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env[m.group(1) or m.group(2)], value)
+    return value
 
 
 def influxql(url: str, query: str) -> dict:
@@ -31,10 +35,12 @@ def influxql(url: str, query: str) -> dict:
     from tests.dashboards.fleet_data import post
 
     env = {"INFLUX_URL": url, "INFLUX_DB": DATABASE, "INFLUX_TOKEN": ""}
-    source = yaml.safe_load(grafana_env_expand(DATASOURCE_YAML.read_text(), env))
+    source = grafana_env_expand(yaml.safe_load(DATASOURCE_YAML.read_text()), env)
     (ds,) = source["datasources"]
     headers = {ds["jsonData"]["httpHeaderName1"]: ds["secureJsonData"]["httpHeaderValue1"]}
-    body = post(ds["url"], "/query", {"db": ds["jsonData"]["dbName"], "q": query, "epoch": "ms"}, headers)
+    body = post(
+        ds["url"], "/query", {"db": ds["jsonData"]["dbName"], "q": query, "epoch": "ms"}, headers
+    )
     (result,) = json.loads(body)["results"]
     assert "error" not in result, f"{query}\n→ {result['error']}"
     return result
@@ -98,7 +104,9 @@ def totals(fleet_influx, name: str, ctx: QueryContext) -> dict[str, float]:
 def test_fleet_overview_numbers_match_the_loaded_fleet(fleet_influx):
     from tests.dashboards.fleet_data import FLEET, MINUTES
 
-    got = totals(fleet_influx, "fleet-overview", context(fleet_influx, dashboard_json("fleet-overview")))
+    got = totals(
+        fleet_influx, "fleet-overview", context(fleet_influx, dashboard_json("fleet-overview"))
+    )
     assert got["Gateways shipping"] == len(FLEET)
     assert got["Nodes reporting"] == sum(len(nodes) for nodes in FLEET.values())
     assert got["Readings stored"] == MINUTES * sum(len(nodes) for nodes in FLEET.values())

@@ -48,7 +48,7 @@ def test_schema_rejects_a_broken_dashboard(grafana_schema):
 
 def test_committed_json_is_what_the_builder_makes():
     for name in NAMES:
-        assert (OUT_DIR / f"{name}.json").read_text() == render(name), f"run python -m dashboards"
+        assert (OUT_DIR / f"{name}.json").read_text() == render(name), "run python -m dashboards"
     assert main(["--check"]) == 0
 
 
