@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -33,19 +34,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     try:
         cfg = RunConfig(
             target=args.target,
             users=parse_users(args.users),
             duration_s=parse_duration(args.duration),
-            out=args.out or Path("out/loadtests") / f"{args.target}-{time.strftime('%Y%m%dT%H%M%S')}",
+            out=args.out
+            or Path("out/loadtests") / f"{args.target}-{time.strftime('%Y%m%dT%H%M%S')}",
             mode=args.mode,
             ramp_s=parse_duration(args.ramp) if args.ramp else None,
             gateways=args.gateways,
             batch_size=args.batch_size,
             batch_pacing_s=parse_duration(args.batch_pacing),
             ingest_workers=args.ingest_workers,
+            command="python -m loadtests " + shlex.join(argv),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

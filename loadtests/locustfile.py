@@ -38,7 +38,9 @@ class NodeUser(FastHttpUser):
     def post_reading(self) -> None:
         self.seq += 1
         body = sensor_reading(self.node_id, self.boot, self.seq, self.rng)
-        with self.client.post("/sensors", json=body, name="POST /sensors", catch_response=True) as r:
+        with self.client.post(
+            "/sensors", json=body, name="POST /sensors", catch_response=True
+        ) as r:
             if r.status_code != 200:
                 r.failure(f"HTTP {r.status_code}: {r.text[:200]}")
 

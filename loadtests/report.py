@@ -39,7 +39,9 @@ def read_aggregated(stats_csv: Path) -> dict[str, str]:
     raise ValueError(f"{stats_csv} has no Aggregated row (did locust run any request?)")
 
 
-def stage_from_csv(users: int, stats_csv: Path, cpu_core: float, ncpu: int, loadgen: float) -> Stage:
+def stage_from_csv(
+    users: int, stats_csv: Path, cpu_core: float, ncpu: int, loadgen: float
+) -> Stage:
     row = read_aggregated(stats_csv)
 
     def num(key: str) -> float:
@@ -67,7 +69,11 @@ def write_json(path: Path, meta: dict, stages: list[Stage]) -> None:
 
 
 def _fmt(value: float, digits: int = 0) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def markdown(meta: dict, stages: list[Stage]) -> str:
@@ -76,27 +82,32 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
         f"# Load test: {meta['target']} ({meta['user_class']})",
         "",
         f"Command: `{meta['command']}`  ",
-        f"Machine: {meta['ncpu']} CPUs; stage = {meta['ramp_s']:g} s ramp + {meta['duration_s']:g} s "
-        "hold (statistics reset after the ramp). CPU = the server's process tree, % of the whole "
-        "machine (and of one core). Locust rounds latencies to whole ms (2 significant digits "
-        "above 100 ms).",
+        f"Machine: {meta['ncpu']} CPUs; stage = {meta['ramp_s']:g} s ramp + "
+        f"{meta['duration_s']:g} s hold (statistics reset after the ramp). CPU = the server's "
+        "process tree, % of the whole machine (and of one core). Locust rounds latencies to "
+        "whole ms (2 significant digits above 100 ms).",
         "",
     ]
-    header = "| users | req/s | failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) | locust CPU % |"
+    per_request = meta.get("batch_size") or 1
+    header = (
+        "| users | req/s |"
+        + (" readings/s |" if per_request > 1 else "")
+        + " failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) | locust CPU % |"
+    )
     if gateway:
         header += " paper mean | paper p99 | paper CPU |"
     lines += [header, "|" + "---|" * (header.count("|") - 1)]
     for s in stages:
         row = (
-            f"| {s.users} | {_fmt(s.rps, 1)} | {s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms)} "
-            f"| {_fmt(s.p95_ms)} | {_fmt(s.p99_ms)} | {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) "
-            f"| {_fmt(s.loadgen_cpu_core_pct)} |"
+            f"| {s.users} | {_fmt(s.rps, 1)} | "
+            + (f"{_fmt(s.rps * per_request)} | " if per_request > 1 else "")
+            + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms)} "
+            f"| {_fmt(s.p95_ms)} | {_fmt(s.p99_ms)} "
+            f"| {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) | {_fmt(s.loadgen_cpu_core_pct)} |"
         )
         if gateway:
             paper = PAPER_GATEWAY.get(s.users)
-            row += (
-                f" {paper[0]} ms | {paper[1]} ms | {paper[2]} % |" if paper else " – | – | – |"
-            )
+            row += f" {paper[0]} ms | {paper[1]} ms | {paper[2]} % |" if paper else " – | – | – |"
         lines.append(row)
     if gateway:
         lines += [
@@ -123,8 +134,18 @@ def chart(path: Path, meta: dict, stages: list[Stage]) -> None:
     if meta["target"] == "gateway":
         paper = [(u, PAPER_GATEWAY[u]) for u in users if u in PAPER_GATEWAY]
         if paper:
-            lat.plot([u for u, _ in paper], [p[1] for _, p in paper], "k^:", label="paper p99 (Orange Pi)")
-            cpu.plot([u for u, _ in paper], [p[2] for _, p in paper], "ko:", label="paper CPU (Orange Pi)")
+            lat.plot(
+                [u for u, _ in paper],
+                [p[1] for _, p in paper],
+                "k^:",
+                label="paper p99 (Orange Pi)",
+            )
+            cpu.plot(
+                [u for u, _ in paper],
+                [p[2] for _, p in paper],
+                "ko:",
+                label="paper CPU (Orange Pi)",
+            )
     lat.set(title="Latency", xlabel="users", ylabel="ms")
     lat.set_yscale("log")
     thr.set(title="Throughput", xlabel="users", ylabel="requests/s")

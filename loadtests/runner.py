@@ -37,7 +37,9 @@ def parse_users(text: str) -> list[int]:
     try:
         users = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"--users {text!r}: expected comma-separated integers, e.g. 25,50") from None
+        raise ValueError(
+            f"--users {text!r}: expected comma-separated integers, e.g. 25,50"
+        ) from None
     if not users or min(users) < 1:
         raise ValueError(f"--users {text!r}: need at least one positive user count")
     return users
