@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, default=120, help="ingest: readings a batch")
     r.add_argument("--batch-pacing", default="0s", help="ingest: time between a gateway's batches")
     r.add_argument("--ingest-workers", type=int, default=2, help="ingest: gunicorn workers")
+    r.add_argument(
+        "--group-commit-ms", type=int,
+        help="gateway: the agent's [buffer] group_commit_ms (its default is 100)",
+    )  # fmt: skip
+    r.add_argument(
+        "--profile", choices=("orchid", "rice"), default="orchid",
+        help="gateway: the nodes' profile (orchid readings are fuzzy-scored by the agent)",
+    )  # fmt: skip
     return p
 
 
@@ -49,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=args.batch_size,
             batch_pacing_s=parse_duration(args.batch_pacing),
             ingest_workers=args.ingest_workers,
+            group_commit_ms=args.group_commit_ms,
+            profile=args.profile,
             command="python -m loadtests " + shlex.join(argv),
         )
     except ValueError as exc:

@@ -1,7 +1,8 @@
 """Locust user classes (run by `python -m loadtests run`, or by hand:
 `locust -f loadtests/locustfile.py --host http://127.0.0.1:PORT NoWaitNodeUser`).
 
-- NodeUser: one field node posting one reading to the gateway's `POST /sensors` every 5 s.
+- NodeUser: one field node posting one reading to the gateway's `POST /sensors` every 5 s
+  (LOADTEST_PROFILE = orchid (default, scored by the agent's fuzzy engine) or rice).
 - NoWaitNodeUser: the same request with no pause, like the paper's k6 virtual users.
 - GatewayBatchUser: one gateway shipping gzip NDJSON batches to the ingest's
   `POST /v1/batches` with its own token (LOADTEST_TOKENS = JSON file {gateway_id: token});
@@ -22,6 +23,7 @@ from locust import FastHttpUser, constant, constant_pacing, task
 from loadtests.payloads import batch_body, batch_readings, sensor_reading
 
 _user_numbers = itertools.count()
+PROFILE = os.environ.get("LOADTEST_PROFILE", "orchid")
 
 
 class NodeUser(FastHttpUser):
@@ -37,7 +39,7 @@ class NodeUser(FastHttpUser):
     @task
     def post_reading(self) -> None:
         self.seq += 1
-        body = sensor_reading(self.node_id, self.boot, self.seq, self.rng)
+        body = sensor_reading(self.node_id, self.boot, self.seq, self.rng, PROFILE)
         with self.client.post(
             "/sensors", json=body, name="POST /sensors", catch_response=True
         ) as r:

@@ -24,14 +24,29 @@ def rice_values(rng: random.Random) -> dict[str, float]:
     }
 
 
-def sensor_reading(node_id: str, boot: int, seq: int, rng: random.Random) -> dict[str, Any]:
-    """One `/sensors` body (the edge agent's HTTP source schema)."""
+def orchid_values(rng: random.Random) -> dict[str, float]:
+    """The orchid paper's node: DHT11 and an LDR (Table 2's ranges)."""
+    return {
+        "temperature": round(rng.uniform(26, 29), 1),
+        "humidity": round(rng.uniform(62, 68), 1),
+        "light": round(rng.uniform(28, 17_951), 1),
+    }
+
+
+PROFILES = {"orchid": orchid_values, "rice": rice_values}
+
+
+def sensor_reading(
+    node_id: str, boot: int, seq: int, rng: random.Random, profile: str = "orchid"
+) -> dict[str, Any]:
+    """One `/sensors` body (the edge agent's HTTP source schema). The orchid profile is the
+    one the agent scores with its fuzzy engine, so the default load includes scoring."""
     return {
         "node_id": node_id,
         "boot": boot,
         "seq": seq,
-        "profile": "rice",
-        "values": rice_values(rng),
+        "profile": profile,
+        "values": PROFILES[profile](rng),
     }
 
 

@@ -57,6 +57,8 @@ class RunConfig:
     batch_size: int = 120
     batch_pacing_s: float = 0.0
     ingest_workers: int = 2
+    group_commit_ms: int | None = None  # gateway: agent's [buffer] group_commit_ms
+    profile: str = "orchid"  # gateway: the nodes' profile
     command: str = ""
 
     @property
@@ -99,6 +101,7 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
     env = dict(os.environ, PYTHONPATH=str(LOCUSTFILE.parents[1]))
     env["LOADTEST_BATCH_SIZE"] = str(cfg.batch_size)
     env["LOADTEST_BATCH_PACING"] = str(cfg.batch_pacing_s)
+    env["LOADTEST_PROFILE"] = cfg.profile
     with tempfile.TemporaryDirectory(prefix=f"loadtest-{cfg.target}-") as tmp:
         work = Path(tmp)
         if cfg.target == "ingest":
@@ -106,7 +109,7 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
             server, tokens = sut.start_ingest(work, gateways, workers=cfg.ingest_workers)
             env["LOADTEST_TOKENS"] = str(tokens)
         else:
-            server = sut.start_gateway(work)
+            server = sut.start_gateway(work, group_commit_ms=cfg.group_commit_ms)
         log(f"{cfg.target} under test at {server.url} (pid {server.pid})")
         stages = []
         try:
@@ -130,6 +133,8 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
         "ramp_s": cfg.ramp_for(max(cfg.users)),
         "ncpu": os.cpu_count() or 1,
         "batch_size": cfg.batch_size if cfg.target == "ingest" else None,
+        "group_commit_ms": cfg.group_commit_ms if cfg.target == "gateway" else None,
+        "profile": cfg.profile if cfg.target == "gateway" else None,
         "command": cfg.command or " ".join(shlex.quote(a) for a in sys.argv),
     }
     report.write_json(cfg.out / "summary.json", meta, stages)

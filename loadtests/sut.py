@@ -60,10 +60,10 @@ class Server:
         return self.proc.pid
 
     def stop(self) -> None:
+        """SIGTERM this server first (a gateway flushes to its ingest), then its children."""
         for server in [self, *self.children]:
             if server.proc.poll() is None:
                 server.proc.send_signal(signal.SIGTERM)
-        for server in [self, *self.children]:
             try:
                 server.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -102,8 +102,11 @@ def start_ingest(work: Path, gateways: int, workers: int = 2) -> tuple[Server, P
     return server, tokens_path
 
 
-def start_gateway(work: Path, gateway_id: str = "lt-gw-0000") -> Server:
-    """Start the edge agent with its HTTP source, shipping to a local ingest of its own."""
+def start_gateway(
+    work: Path, gateway_id: str = "lt-gw-0000", group_commit_ms: int | None = None
+) -> Server:
+    """Start the edge agent with its HTTP source, shipping to a local ingest of its own.
+    `group_commit_ms` overrides the agent's [buffer] group_commit_ms (its default: 100)."""
     ingest, tokens_path = start_ingest(work, 1, workers=1)
     token = json.loads(tokens_path.read_text())[gateway_id]
     port = free_port()
@@ -111,6 +114,10 @@ def start_gateway(work: Path, gateway_id: str = "lt-gw-0000") -> Server:
     cmd = [_bin("edge-agent"), "run", "--gateway-id", gateway_id, "--http-listen",
            f"127.0.0.1:{port}", "--state-dir", str(work / "agent-state"),
            "--ingest-url", ingest.url, "--token", token]  # fmt: skip
+    if group_commit_ms is not None:
+        config = work / "agent.toml"
+        config.write_text(f"[buffer]\ngroup_commit_ms = {group_commit_ms}\n")
+        cmd[2:2] = ["--config", str(config)]
     with open(log_path, "ab") as log:
         env = dict(os.environ)
         proc = subprocess.Popen(
