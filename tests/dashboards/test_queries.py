@@ -4,6 +4,8 @@ series. Also: the provisioned datasource's request (db + Authorization header) w
 
 import json
 import re
+import urllib.parse
+import urllib.request
 
 import pytest
 import yaml
@@ -31,16 +33,17 @@ def grafana_env_expand(value, env: dict[str, str]):
 
 
 def influxql(url: str, query: str) -> dict:
-    """POST /query as the provisioned datasource does (httpMode POST, db, Token header)."""
-    from tests.dashboards.fleet_data import post
+    """GET /query as the provisioned datasource does (its httpMode, db, Token header)."""
 
     env = {"INFLUX_URL": url, "INFLUX_DB": DATABASE, "INFLUX_TOKEN": ""}
     source = grafana_env_expand(yaml.safe_load(DATASOURCE_YAML.read_text()), env)
     (ds,) = source["datasources"]
     headers = {ds["jsonData"]["httpHeaderName1"]: ds["secureJsonData"]["httpHeaderValue1"]}
-    body = post(
-        ds["url"], "/query", {"db": ds["jsonData"]["dbName"], "q": query, "epoch": "ms"}, headers
-    )
+    assert ds["jsonData"]["httpMode"] == "GET"
+    params = urllib.parse.urlencode({"db": ds["jsonData"]["dbName"], "q": query, "epoch": "ms"})
+    request = urllib.request.Request(f"{ds['url']}/query?{params}", headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
     (result,) = json.loads(body)["results"]
     assert "error" not in result, f"{query}\n→ {result['error']}"
     return result

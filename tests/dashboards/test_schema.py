@@ -92,7 +92,7 @@ def test_datasource_provisioning(monkeypatch):
     (source,) = config["datasources"]
     assert source["uid"] == DATASOURCE["uid"] and source["type"] == DATASOURCE["type"]
     assert source["jsonData"]["version"] == "InfluxQL"
-    assert source["jsonData"]["dbName"] == "${INFLUX_DB}"
+    assert source["jsonData"]["dbName"] == source["database"] == "${INFLUX_DB}"
     assert source["secureJsonData"]["httpHeaderValue1"] == "Token ${INFLUX_TOKEN}"
 
 
