@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.dashboards import fleet_data
+
 GRAFANA_SCHEMA_VERSION = "13.2.3"
 GENERATOR_VERSION = "2.9.0"
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +60,6 @@ def grafana_schema() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def fleet_influx(influxdb1: Any) -> tuple[str, int]:
     """(url, now_ms) of the real InfluxDB 1.6.7 holding the synthetic fleet's last hour."""
-    from tests.dashboards import fleet_data  # needs ingest's encoder (ingest/stores/)
-
     now_ms = int(time.time() * 1000)
     fleet_data.load(influxdb1.url, now_ms)
     return influxdb1.url, now_ms

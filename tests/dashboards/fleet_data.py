@@ -18,7 +18,7 @@ from ingest.stores.influx_lines import (
 )
 from ingest.wire import format_ts, reading_id
 
-DATABASE = "subak"
+DATABASE = "dashboards_fleet"  # own database: the influxdb1 server is shared by the session
 # gateway → [(node, profile)]
 FLEET = {
     "gw-subak-01": [("rice-01", "rice"), ("rice-02", "rice"), ("pump-01", "watering")],

@@ -14,9 +14,9 @@ from dashboards.__main__ import OUT_DIR
 from dashboards.catalog import DASHBOARDS
 from dashboards.macros import QueryContext, Variable, expand
 from dashboards.queries import panel_queries, variable_queries
+from tests.dashboards.fleet_data import DATABASE, FLEET, MINUTES
 
 pytestmark = pytest.mark.integration
-DATABASE = "subak"
 HOUR = 3_600_000
 DATASOURCE_YAML = OUT_DIR.parent / "provisioning" / "datasources" / "influxdb.yaml"
 
@@ -105,8 +105,6 @@ def totals(fleet_influx, name: str, ctx: QueryContext) -> dict[str, float]:
 
 
 def test_fleet_overview_numbers_match_the_loaded_fleet(fleet_influx):
-    from tests.dashboards.fleet_data import FLEET, MINUTES
-
     got = totals(
         fleet_influx, "fleet-overview", context(fleet_influx, dashboard_json("fleet-overview"))
     )
@@ -126,8 +124,6 @@ def test_gateway_variable_filters_the_panels(fleet_influx):
 
 
 def test_node_variable_follows_the_gateway(fleet_influx):
-    from tests.dashboards.fleet_data import FLEET
-
     ctx = context(fleet_influx, dashboard_json("node-detail"), pick_first=True)
     (gateway,) = ctx.variables["gateway"].values
     assert ctx.variables["node"].values[0] in {node for node, _ in FLEET[gateway]}
