@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fuzzy import load_profile
 from ingest import wire
 from tests.edge_agent.conftest import GATEWAY, FakeNodePort, wait_for
 from tests.helpers import free_port
@@ -70,6 +71,15 @@ def test_frames_from_two_ptys_reach_the_ingest_exactly_once(
     assert nodes["orchid-01"]["profile"] == "orchid"  # from the hello frame
     assert nodes["paddy-7"]["profile"] == "rice"  # no prefix: only the hello says so
     assert nodes["paddy-7"]["last_seq"] == 30
+    expected_score = load_profile("orchid").score_records(
+        [{"temperature": 27.0, "humidity": 65.0, "light": 15000.0}]
+    )[0]
+    orchid_rows = [r for r in rows if r[1] == "orchid-01"]
+    assert {(round(r[4], 3), r[5]) for r in orchid_rows} == {
+        (round(expected_score["score"], 3), expected_score["label"])
+    }
+    assert status["readings_scored"] >= 30
+    assert status["labels"][expected_score["label"]] >= 30
     stored = ingest.stats()
     assert stored["readings"] == 60
     orchid.close()
