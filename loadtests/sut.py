@@ -23,11 +23,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _tail(log_path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+            raise RuntimeError(
+                f"server exited with {proc.returncode} before answering {url}; its log "
+                f"ends:\n{_tail(log_path)}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -35,7 +45,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
             return  # it answers, even if with 4xx
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"no answer from {url} within {timeout:.0f} s")
+    raise RuntimeError(f"no answer from {url} within {timeout:.0f} s; log:\n{_tail(log_path)}")
 
 
 def _bin(name: str) -> str:
@@ -95,7 +105,7 @@ def start_ingest(work: Path, gateways: int, workers: int = 2) -> tuple[Server, P
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", proc, log_path)
     try:
-        wait_http(f"{server.url}/openapi.json", proc)
+        wait_http(f"{server.url}/openapi.json", proc, log_path)
     except RuntimeError:
         server.stop()
         raise
@@ -125,7 +135,7 @@ def start_gateway(
         )
     server = Server(f"http://127.0.0.1:{port}", proc, log_path, children=[ingest])
     try:
-        wait_http(f"{server.url}/", proc)
+        wait_http(f"{server.url}/", proc, log_path)
     except RuntimeError:
         server.stop()
         raise
