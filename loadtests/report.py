@@ -29,6 +29,7 @@ class Stage:
     cpu_pct: float  # server process tree, % of the whole machine (all cores)
     cpu_core_pct: float  # the same in % of one core
     loadgen_cpu_core_pct: float  # the locust process, % of one core (100 = saturated)
+    loadavg_1m: float = math.nan  # the machine's 1-minute load average at the stage's end
 
 
 def read_aggregated(stats_csv: Path) -> dict[str, str]:
@@ -40,7 +41,7 @@ def read_aggregated(stats_csv: Path) -> dict[str, str]:
 
 
 def stage_from_csv(
-    users: int, stats_csv: Path, cpu_core: float, ncpu: int, loadgen: float
+    users: int, stats_csv: Path, cpu_core: float, ncpu: int, loadgen: float, loadavg: float
 ) -> Stage:
     row = read_aggregated(stats_csv)
 
@@ -61,6 +62,7 @@ def stage_from_csv(
         cpu_pct=round(cpu_core / ncpu, 2),
         cpu_core_pct=round(cpu_core, 2),
         loadgen_cpu_core_pct=round(loadgen, 2),
+        loadavg_1m=round(loadavg, 2),
     )
 
 
@@ -85,14 +87,15 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
         f"Machine: {meta['ncpu']} CPUs; stage = {meta['ramp_s']:g} s ramp + "
         f"{meta['duration_s']:g} s hold (statistics reset after the ramp). CPU = the server's "
         "process tree, % of the whole machine (and of one core). Locust rounds latencies to "
-        "whole ms (2 significant digits above 100 ms).",
+        "whole ms (2 significant digits above 100 ms). load = the machine's 1-minute load "
+        "average at the end of the stage (other work shares this box).",
         "",
     ]
     per_request = meta.get("batch_size") or 1
     header = (
         "| users | req/s |"
         + (" readings/s |" if per_request > 1 else "")
-        + " failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) | locust CPU % |"
+        + " failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) | locust CPU % | load |"
     )
     if gateway:
         header += " paper mean | paper p99 | paper CPU |"
@@ -103,7 +106,8 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
             + (f"{_fmt(s.rps * per_request)} | " if per_request > 1 else "")
             + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms)} "
             f"| {_fmt(s.p95_ms)} | {_fmt(s.p99_ms)} "
-            f"| {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) | {_fmt(s.loadgen_cpu_core_pct)} |"
+            f"| {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) | {_fmt(s.loadgen_cpu_core_pct)} "
+            f"| {_fmt(s.loadavg_1m, 1)} |"
         )
         if gateway:
             paper = PAPER_GATEWAY.get(s.users)

@@ -93,6 +93,7 @@ def run_stage(cfg: RunConfig, server: sut.Server, users: int, env: dict[str, str
         server_cpu.core_percent(*hold),
         ncpu,
         loadgen_cpu.core_percent(*hold),
+        os.getloadavg()[0],
     )
 
 

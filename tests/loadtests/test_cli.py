@@ -41,7 +41,7 @@ def test_unknown_target_is_refused(capsys):
 
 
 def stage(users: int, p99: float) -> Stage:
-    return Stage(users, 1000, 0, 500.0, 20.0, 10, 40, p99, 300, 30.0, 60.0, 80.0)
+    return Stage(users, 1000, 0, 500.0, 20.0, 10, 40, p99, 300, 30.0, 60.0, 80.0, 3.5)
 
 
 def test_markdown_puts_the_paper_beside_gateway_stages():
@@ -49,7 +49,7 @@ def test_markdown_puts_the_paper_beside_gateway_stages():
             "ramp_s": 2, "duration_s": 60}  # fmt: skip
     text = markdown(meta, [stage(100, 85), stage(150, 120)])
     mean, p99, cpu = PAPER_GATEWAY[100]
-    ours = "| 100 | 500.0 | 0 | 20.0 | 10 | 40 | 85 | 30.0 (60.0) | 80 |"
+    ours = "| 100 | 500.0 | 0 | 20.0 | 10 | 40 | 85 | 30.0 (60.0) | 80 | 3.5 |"
     assert f"{ours} {mean} ms | {p99} ms | {cpu} % |" in text
     assert "| 150 |" in text and text.count("| – | – | – |") == 1
 
