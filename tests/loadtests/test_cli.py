@@ -60,3 +60,12 @@ def test_markdown_reports_readings_per_second_for_batches():
     text = markdown(meta, [stage(1000, 900)])
     assert "readings/s" in text and "| 1000 | 500.0 | 60000 | 0 |" in text
     assert "paper" not in text
+
+
+def test_missing_server_binary_is_named(monkeypatch, tmp_path):
+    from loadtests import sut
+
+    monkeypatch.setattr(sut.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="edge-agent not found"):
+        sut._bin("edge-agent")
