@@ -1,0 +1,23 @@
+"""gunicorn settings for the ingest service. `ingest serve` loads this file and overrides
+bind/workers from its flags; a deployment runs
+`gunicorn -c ingest/deploy/gunicorn.conf.py ingest.wsgi:app` with INGEST_* in the environment."""
+
+import os
+
+bind = os.environ.get("INGEST_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("INGEST_WORKERS", "2"))
+worker_class = "gthread"  # a slow uplink over GPRS must not hold the only worker
+threads = int(os.environ.get("INGEST_THREADS", "4"))
+timeout = 120  # a 16 MiB batch over a slow link, decompressed and stored in one transaction
+graceful_timeout = 30
+keepalive = 30
+max_requests = 10_000  # recycle workers to cap slow leaks; jitter avoids all at once
+max_requests_jitter = 1_000
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = os.environ.get("INGEST_ACCESS_LOG")  # None = off; "-" = stdout
+errorlog = "-"
+loglevel = os.environ.get("INGEST_LOG_LEVEL", "info")
+preload_app = False  # each worker opens its own sqlite connections
+forwarded_allow_ips = "127.0.0.1"
+control_socket_disable = True  # several servers share a machine in tests and demos

@@ -1,0 +1,141 @@
+"""Batch body formats → validated readings. Pure.
+
+- `ndjson`: one reading per line (ingest/wire.py).
+- `csv`: the rice paper's dump layout, header row first:
+  `id,timestamp,gateway_id,node_id,temperature,humidity,gas,soil_ph,soil_moisture,gps`
+  (header names case-insensitive; any other numeric column is a value; optional `profile`,
+  `score`, `label`, `boot`, `seq` columns). `timestamp` is `YYYY-MM-DD hh:mm:ss` UTC; `gps`
+  is `"lat, lon"`. Rows carry no boot/seq, so unless given: boot = 0, seq = the row's epoch
+  second. An empty cell is a value the sensor did not take (absent, never 0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest import wire
+from ingest.stores.base import Parsed
+
+Rejected = dict[str, Any]
+
+
+class CountingLines:
+    """Iterates lines while counting their bytes (the decompressed size)."""
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self._lines = iter(lines)
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self._lines:
+            self.bytes += len(line) + 1
+            yield line
+
+
+def parse(fmt: str, lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
+    if fmt == "ndjson":
+        return parse_ndjson(lines)
+    if fmt == "csv":
+        return parse_csv(lines)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def parse_ndjson(lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
+    items: list[Parsed] = []
+    rejected: list[Rejected] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode()
+            items.append(Parsed(wire.validate(json.loads(text)), text.strip()))
+        except UnicodeDecodeError:
+            rejected.append({"line": number, "error": "line is not UTF-8"})
+        except json.JSONDecodeError as exc:
+            rejected.append({"line": number, "error": f"line is not JSON: {exc}"})
+        except (ValueError, RecursionError) as exc:
+            rejected.append({"line": number, "error": str(exc)})
+    return items, rejected
+
+
+_FIXED = {"id", "timestamp", "gateway_id", "node_id", "gps", "profile", "label", "boot", "seq"}
+
+
+def parse_csv(lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
+    items: list[Parsed] = []
+    rejected: list[Rejected] = []
+    header: list[str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode().rstrip("\r")
+        except UnicodeDecodeError:
+            rejected.append({"line": number, "error": "line is not UTF-8"})
+            continue
+        cells = next(csv.reader(io.StringIO(text), skipinitialspace=True))
+        if header is None:
+            header = [c.strip().lower() for c in cells]
+            missing = {"id", "timestamp", "gateway_id", "node_id"} - set(header)
+            if missing:
+                rejected.append({"line": number, "error": f"CSV header lacks {sorted(missing)}"})
+                return [], rejected
+            continue
+        try:
+            reading = csv_row_to_reading(header, cells)
+            wire.validate(reading)
+        except ValueError as exc:
+            rejected.append({"line": number, "error": str(exc)})
+            continue
+        items.append(Parsed(reading, json.dumps(reading, separators=(",", ":"))))
+    return items, rejected
+
+
+def csv_row_to_reading(header: list[str], cells: list[str]) -> dict[str, Any]:
+    if len(cells) != len(header):
+        raise ValueError(f"row has {len(cells)} cells, header has {len(header)}")
+    row = dict(zip(header, (c.strip() for c in cells), strict=True))
+    try:
+        when = datetime.strptime(row["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"timestamp {row['timestamp']!r} is not YYYY-MM-DD hh:mm:ss") from None
+    values: dict[str, float] = {}
+    for name, cell in row.items():
+        if name in _FIXED or name == "score" or cell == "":
+            continue
+        values[name] = _number(name, cell)
+    if row.get("gps"):
+        parts = row["gps"].split(",")
+        if len(parts) != 2:
+            raise ValueError(f'gps {row["gps"]!r} is not "lat, lon"')
+        values["lat"], values["lon"] = _number("gps.lat", parts[0]), _number("gps.lon", parts[1])
+    reading: dict[str, Any] = {
+        "id": row["id"],
+        "ts": wire.format_ts(when.timestamp()),
+        "gateway_id": row["gateway_id"],
+        "node_id": row["node_id"],
+        "boot": int(row["boot"]) if row.get("boot") else 0,
+        "seq": int(row["seq"]) if row.get("seq") else int(when.timestamp()),
+        "values": values,
+        "flags": [],
+    }
+    if row.get("profile"):
+        reading["profile"] = row["profile"]
+    if row.get("score"):
+        reading["score"] = _number("score", row["score"])
+    if row.get("label"):
+        reading["label"] = row["label"]
+    return reading
+
+
+def _number(name: str, cell: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{name} {cell!r} is not a number") from None
+    return value
