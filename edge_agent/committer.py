@@ -1,0 +1,282 @@
+"""The group committer: one thread that turns what sources submit into durable readings.
+
+Sources put Submissions on a queue. The committer takes everything that arrives within
+`group_commit_ms` of the first item, runs the pipeline (dedupe, range flags, id, fuzzy
+score), writes the group to the buffer in one fsync'd transaction, and only then sets each
+submission's Ack (the HTTP source answers 2xx on it) and hands the readings to the
+listeners (local MQTT, alerts, status page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge_agent.buffer import Buffer, Stored
+from edge_agent.metrics import Counters
+from edge_agent.pipeline import ident
+from edge_agent.pipeline.candidate import Candidate
+from edge_agent.pipeline.dedupe import Deduper
+from edge_agent.pipeline.ranges import range_flags
+from edge_agent.pipeline.score import Scorer, profile_by_prefix
+from edge_agent.pipeline.validate import PROFILES
+
+log = logging.getLogger(__name__)
+MAX_GROUP = 5000
+QUEUE_LIMIT = 50_000
+Listener = Callable[[list[dict[str, Any]]], None]
+
+
+class Ack:
+    """Set once the submission's readings are durable (or failed to become so)."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.accepted = 0
+        self.duplicates = 0
+        self.ids: list[str] = []
+        self.error: str | None = None
+
+    def wait(self, timeout: float) -> bool:
+        return self.done.wait(timeout)
+
+
+@dataclass
+class Submission:
+    candidates: list[Candidate]
+    ack: Ack | None = None
+
+
+@dataclass
+class NodeState:
+    node_id: str
+    profile: str | None = None
+    boot: int | None = None
+    last_seq: int = -1  # -1: not known since the last (re)boot
+    last_seen: float = 0.0
+    last_values: dict[str, float] = field(default_factory=dict)
+    score: float | None = None
+    label: str | None = None
+    readings: int = 0
+    gaps: int = 0
+    source: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {**self.__dict__, "last_values": json.dumps(self.last_values)}
+
+
+class Committer:
+    def __init__(
+        self,
+        gateway_id: str,
+        buffer: Buffer,
+        counters: Counters,
+        scorer: Scorer,
+        group_commit_ms: int,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.buffer = buffer
+        self.counters = counters
+        self.scorer = scorer
+        self.window = group_commit_ms / 1000
+        self.queue: queue.Queue[Submission | None] = queue.Queue(QUEUE_LIMIT)
+        self.dedupe = Deduper()
+        self.nodes: dict[str, NodeState] = {}
+        self.listeners: list[Listener] = []
+        self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
+        self._last_quota_log = 0.0
+        for row in buffer.load_nodes():
+            values = json.loads(row.pop("last_values") or "{}")
+            self.nodes[row["node_id"]] = NodeState(**{**row, "last_values": values})
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def submit(self, candidates: list[Candidate], ack: Ack | None = None) -> None:
+        self.queue.put(Submission(candidates, ack))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit everything already submitted, then end the thread."""
+        self.queue.put(None)
+        self._thread.join(timeout)
+
+    # ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            try:
+                first = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                self._flush_counters()
+                continue
+            if first is None:
+                break
+            group, stopping = self._collect(first)
+            self._commit(group)
+        self._flush_counters()
+
+    def _collect(self, first: Submission) -> tuple[list[Submission], bool]:
+        group, count = [first], len(first.candidates)
+        deadline = time.monotonic() + self.window
+        while count < MAX_GROUP:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+            count += len(item.candidates)
+        return group, False
+
+    def _commit(self, group: list[Submission]) -> None:
+        entries: list[tuple[Submission, dict[str, Any]]] = []
+        by_profile: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+        dirty: dict[str, NodeState] = {}
+        for sub in group:
+            for cand in sub.candidates:
+                node = self._node(cand)
+                dirty[node.node_id] = node
+                if cand.kind == "H":
+                    self._hello(node, cand)
+                    continue
+                self.counters.inc("pipeline", "received")
+                if self.dedupe.is_duplicate(cand.node_id, cand.boot, cand.seq):
+                    self.counters.inc("pipeline", "discarded", "duplicate")
+                    if sub.ack:
+                        sub.ack.duplicates += 1
+                    continue
+                cand.flags.extend(range_flags(cand.values))
+                self._track(node, cand)
+                profile = cand.profile or node.profile
+                reading = ident.to_reading(self.gateway_id, cand, profile)
+                by_profile[profile].append(reading)
+                entries.append((sub, reading))
+        self._score(by_profile)
+        for node in dirty.values():
+            last = next((r for _s, r in reversed(entries) if r["node_id"] == node.node_id), None)
+            if last is not None:
+                node.score, node.label = last.get("score"), last.get("label")
+        stored = [Stored(r["id"], ident.to_line(r)) for _s, r in entries]
+        deltas = self.counters.take_deltas()
+        try:
+            result = self.buffer.write_group(stored, deltas, [n.row() for n in dirty.values()])
+        except Exception as exc:
+            self.counters.restore_deltas(deltas)
+            self._failed(group, entries, f"buffer write failed: {exc}")
+            return
+        if result.refused_for_quota:
+            self.counters.inc("buffer", "discarded", "quota_full", result.refused_for_quota)
+            self._quota_log(f"quota full: refused {result.refused_for_quota} new readings")
+            self._failed(group, entries, "buffer quota full (policy refuse_new)", count=False)
+            return
+        if result.dropped_for_quota:
+            self.counters.inc("buffer", "discarded", "quota_drop_oldest", result.dropped_for_quota)
+            self._quota_log(f"quota full: dropped {result.dropped_for_quota} oldest readings")
+        self.counters.inc("buffer", "received", n=len(stored))
+        self.counters.inc("buffer", "sent", n=result.inserted)  # sent = now durable
+        if result.duplicates:
+            self.counters.inc("buffer", "discarded", "duplicate_id", result.duplicates)
+        for sub, reading in entries:
+            if sub.ack:
+                sub.ack.accepted += 1
+                sub.ack.ids.append(reading["id"])
+        for sub in group:
+            if sub.ack:
+                sub.ack.done.set()
+        readings = [r for _s, r in entries]
+        for listener in self.listeners:
+            try:
+                listener(readings)
+            except Exception:
+                log.exception("reading listener %r failed", listener)
+
+    def _score(self, by_profile: dict[str | None, list[dict[str, Any]]]) -> None:
+        for profile, readings in by_profile.items():
+            self.counters.inc("score", "received", n=len(readings))
+            if profile is None:
+                self.counters.inc("score", "discarded", "no_profile", len(readings))
+                continue
+            scored = self.scorer.score(profile, readings)
+            self.counters.inc("score", "sent", n=scored)
+            if scored < len(readings):
+                self.counters.inc("score", "discarded", "unscored", len(readings) - scored)
+            for reading in readings:
+                if reading.get("label"):
+                    self.counters.inc("score", "label", reading["label"])
+
+    def _failed(
+        self, group: list[Submission], entries: list[Any], error: str, count: bool = True
+    ) -> None:
+        log.error("%s (%d readings not stored)", error, len(entries))
+        if count:
+            self.counters.inc("buffer", "errors", "write_failed")
+            self.counters.inc("buffer", "discarded", "write_failed", len(entries))
+        for _sub, reading in entries:
+            self.dedupe.forget(reading["node_id"], reading["boot"], reading["seq"])
+        for sub in group:
+            if sub.ack:
+                sub.ack.error = error
+                sub.ack.done.set()
+        time.sleep(0.2)
+
+    def _quota_log(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last_quota_log > 60:
+            log.warning("%s (policy %s)", message, self.buffer.quota_policy)
+            self._last_quota_log = now
+
+    def _flush_counters(self) -> None:
+        deltas = self.counters.take_deltas()
+        if not deltas:
+            return
+        try:
+            self.buffer.write_group([], deltas)
+        except Exception:
+            self.counters.restore_deltas(deltas)
+            log.exception("could not persist counters")
+
+    def _node(self, cand: Candidate) -> NodeState:
+        node = self.nodes.get(cand.node_id)
+        if node is None:
+            node = self.nodes[cand.node_id] = NodeState(cand.node_id)
+        node.last_seen, node.source = cand.ts, cand.source
+        return node
+
+    def _hello(self, node: NodeState, cand: Candidate) -> None:
+        if cand.profile in PROFILES:
+            node.profile = cand.profile
+        elif cand.profile:
+            log.warning("node %s announced unknown profile %r", node.node_id, cand.profile)
+        if node.boot != cand.boot:
+            node.boot, node.last_seq = cand.boot, 0
+            self.dedupe.forget_node_boots(node.node_id, cand.boot)
+        self.counters.inc("pipeline", "hello")
+
+    def _track(self, node: NodeState, cand: Candidate) -> None:
+        if node.profile is None:
+            node.profile = cand.profile or profile_by_prefix(cand.node_id)
+        if node.boot != cand.boot:
+            if node.boot is not None and cand.boot > node.boot:
+                self.dedupe.forget_node_boots(node.node_id, cand.boot)
+            node.boot, node.last_seq = cand.boot, -1
+        if node.last_seq >= 0 and cand.seq > node.last_seq + 1:
+            gap = cand.seq - node.last_seq - 1
+            node.gaps += gap
+            self.counters.inc("pipeline", "sequence_gap", n=gap)
+        node.last_seq = max(node.last_seq, cand.seq)
+        node.last_values = cand.values
+        node.readings += 1

@@ -1,0 +1,1 @@
+"""Built-in engine profiles (native TOML files shipped with the package)."""
