@@ -108,6 +108,7 @@ class EngineSpec:
     outputs: list[OutputVariable]
     rule_blocks: list[RuleBlock]
     description: str = ""
+    warnings: list[str] = field(default_factory=list)  # what an importer had to drop
 
     def variables_all(self) -> list[Variable]:
         return [*self.inputs, *self.outputs]
