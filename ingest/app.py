@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from ingest.notify.service import build_notifier
 
     svc.notifier = build_notifier(settings, svc.store, svc.metrics)
+    svc.notifier.start_sweeper(settings.silent_sweep_s)
     app.extensions["ingest"] = svc
 
     from ingest.routes import batches, meta, read

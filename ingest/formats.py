@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest import wire
-from ingest.stores.base import Parsed
+from ingest import fastwire, wire
+from ingest.fastwire import Reading
 
 Rejected = dict[str, Any]
 
@@ -37,7 +36,7 @@ class CountingLines:
             yield line
 
 
-def parse(fmt: str, lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
+def parse(fmt: str, lines: Iterable[bytes]) -> tuple[list[Reading], list[Rejected]]:
     if fmt == "ndjson":
         return parse_ndjson(lines)
     if fmt == "csv":
@@ -45,29 +44,39 @@ def parse(fmt: str, lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def parse_ndjson(lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
-    items: list[Parsed] = []
+def parse_ndjson(lines: Iterable[bytes]) -> tuple[list[Reading], list[Rejected]]:
+    items: list[Reading] = []
     rejected: list[Rejected] = []
+    checker = fastwire.Checker()
+    group: list[tuple[int, bytes]] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            text = line.decode()
-            items.append(Parsed(wire.validate(json.loads(text)), text.strip()))
-        except UnicodeDecodeError:
-            rejected.append({"line": number, "error": "line is not UTF-8"})
-        except json.JSONDecodeError as exc:
-            rejected.append({"line": number, "error": f"line is not JSON: {exc}"})
-        except (ValueError, RecursionError) as exc:
-            rejected.append({"line": number, "error": str(exc)})
+        if line.strip():
+            group.append((number, line))
+        if len(group) >= 1000:
+            _decode_group(group, checker, items, rejected)
+            group = []
+    _decode_group(group, checker, items, rejected)
     return items, rejected
+
+
+def _decode_group(
+    group: list[tuple[int, bytes]],
+    checker: fastwire.Checker,
+    items: list[Reading],
+    rejected: list[Rejected],
+) -> None:
+    for number, reading, error in fastwire.decode_lines(group, checker):
+        if reading is None:
+            rejected.append({"line": number, "error": error})
+        else:
+            items.append(reading)
 
 
 _FIXED = {"id", "timestamp", "gateway_id", "node_id", "gps", "profile", "label", "boot", "seq"}
 
 
-def parse_csv(lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
-    items: list[Parsed] = []
+def parse_csv(lines: Iterable[bytes]) -> tuple[list[Reading], list[Rejected]]:
+    items: list[Reading] = []
     rejected: list[Rejected] = []
     header: list[str] | None = None
     for number, line in enumerate(lines, start=1):
@@ -87,12 +96,9 @@ def parse_csv(lines: Iterable[bytes]) -> tuple[list[Parsed], list[Rejected]]:
                 return [], rejected
             continue
         try:
-            reading = csv_row_to_reading(header, cells)
-            wire.validate(reading)
+            items.append(fastwire.from_dict(wire.validate(csv_row_to_reading(header, cells))))
         except ValueError as exc:
             rejected.append({"line": number, "error": str(exc)})
-            continue
-        items.append(Parsed(reading, json.dumps(reading, separators=(",", ":"))))
     return items, rejected
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ingest import codecs, formats
-from ingest.stores.base import Parsed, Store, StoreUnavailable, WriteOutcome
+from ingest.stores.base import Store, StoreUnavailable, WriteOutcome
 
 CONTENT_TYPES = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
 ENCODING_ALIASES = {"x-gzip": "gzip", "x-bzip2": "bzip2", "": "identity"}
@@ -162,12 +162,12 @@ def run_batch(
             f" (first: line {rejected[0]['line']}: {rejected[0]['error']})",
             rejected=rejected[:MAX_LISTED_REJECTS],
         )
-    foreign = next((p for p in items if p.reading["gateway_id"] != gateway_id), None)
+    foreign = next((r for r in items if r.gateway_id != gateway_id), None)
     if foreign is not None:
         raise BatchError(
             403,
-            f"token is for gateway {gateway_id!r} but reading {foreign.reading['id']} is from "
-            f"{foreign.reading['gateway_id']!r}",
+            f"token is for gateway {gateway_id!r} but reading {foreign.id} is from "
+            f"{foreign.gateway_id!r}",
         )
     listed = rejected[:MAX_LISTED_REJECTS]
     started = time.perf_counter()
@@ -190,7 +190,3 @@ def run_batch(
         encoding=encoding,
         content_type=fmt,
     )
-
-
-def parsed_from(items: list[Parsed]) -> list[dict[str, Any]]:
-    return [p.reading for p in items]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ingest.fastwire import Reading
+
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached or refused the write; the batch was not stored (→ 503)."""
@@ -15,17 +17,9 @@ class NotSupported(RuntimeError):
 
 
 @dataclass
-class Parsed:
-    """One validated reading and its JSON text as received (what the store keeps)."""
-
-    reading: dict[str, Any]
-    doc: str
-
-
-@dataclass
 class WriteOutcome:
     result: dict[str, Any]  # the 200 body: batch_id, accepted, duplicates, rejected, replayed
-    new: list[dict[str, Any]] = field(default_factory=list)  # readings stored by this call
+    new: list[Reading] = field(default_factory=list)  # readings stored by this call
 
 
 @dataclass
@@ -43,7 +37,7 @@ class Store(Protocol):
         """The stored result of a batch id already written, else None."""
 
     def write_batch(
-        self, batch_id: str, gateway_id: str, items: list[Parsed], rejected: list[dict[str, Any]]
+        self, batch_id: str, gateway_id: str, items: list[Reading], rejected: list[dict[str, Any]]
     ) -> WriteOutcome:
         """Store all new readings of one batch atomically, or raise StoreUnavailable."""
 

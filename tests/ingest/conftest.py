@@ -40,7 +40,12 @@ def make_readings(
             "node_id": node,
             "boot": boot,
             "seq": seq,
-            "values": {"temperature": 27.0 + (i % 5) * 0.5, "humidity": 65.0, "light": 9000.0, **values},
+            "values": {
+                "temperature": 27.0 + (i % 5) * 0.5,
+                "humidity": 65.0,
+                "light": 9000.0,
+                **values,
+            },
             "score": 72.5,
             "label": "optimal",
             "flags": [],

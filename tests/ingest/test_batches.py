@@ -111,7 +111,9 @@ def test_missing_or_bad_idempotency_key_is_400(env: Env) -> None:
 
 
 def test_missing_and_unknown_tokens_are_401(env: Env) -> None:
-    response = env.client.post("/v1/batches", data=b"", headers={"Content-Type": "application/x-ndjson"})
+    response = env.client.post(
+        "/v1/batches", data=b"", headers={"Content-Type": "application/x-ndjson"}
+    )
     assert response.status_code == 401
     assert "Authorization" in response.json["error"]
     response = env.post(make_readings(1), token="gw_0000_nope")
@@ -157,13 +159,15 @@ def test_compressed_body_over_limit_is_413(tmp_path) -> None:
 def test_paper_csv_layout_is_accepted(env: Env) -> None:
     csv_body = (
         "ID,timestamp,gateway_id,node_id,temperature,humidity,gas,soil_ph,soil_moisture,GPS\n"
-        f'78f06743-1b2c-4d5e-8f90-a1b2c3d4e5f6,2025-05-10 06:10:10,{GATEWAY},5cbb3f1b-aaaa,'
+        f"78f06743-1b2c-4d5e-8f90-a1b2c3d4e5f6,2025-05-10 06:10:10,{GATEWAY},5cbb3f1b-aaaa,"
         '34.7,95,4.82,31.77,11.09,"-8.588197, 115.102090"\n'
-        f'78f06743-1b2c-4d5e-8f90-a1b2c3d4e5f7,2025-05-10 06:10:15,{GATEWAY},5cbb3f1b-aaaa,'
+        f"78f06743-1b2c-4d5e-8f90-a1b2c3d4e5f7,2025-05-10 06:10:15,{GATEWAY},5cbb3f1b-aaaa,"
         '34.6,,4.80,6.5,11.0,"-8.588197, 115.102090"\n'
-        f"bad-row,yesterday,{GATEWAY},n,1,2,3,4,5,\"1, 2\"\n"
+        f'bad-row,yesterday,{GATEWAY},n,1,2,3,4,5,"1, 2"\n'
     ).encode()
-    response = env.post(codecs.compress(csv_body, "bzip2"), encoding="bzip2", content_type="text/csv")
+    response = env.post(
+        codecs.compress(csv_body, "bzip2"), encoding="bzip2", content_type="text/csv"
+    )
     assert response.status_code == 200, response.json
     assert response.json["accepted"] == 2
     assert [r["line"] for r in response.json["rejected"]] == [4]

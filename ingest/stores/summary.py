@@ -1,0 +1,112 @@
+"""Per-node summary and label/score counters, kept in the same transaction as each batch so
+`/v1/nodes` and `ingest stats` never scan the readings. Shared by the sqlite store and the
+influxdb store's ledger."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from typing import Any
+
+import msgspec
+
+from ingest.fastwire import Reading
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    node_id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL,
+    profile TEXT,
+    last_ts TEXT NOT NULL,
+    last_reading TEXT NOT NULL,
+    readings INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS label_counts (label TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS score_counts (bucket INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+"""
+_UPSERT_NODE = """
+INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (node_id) DO UPDATE SET
+    readings = readings + excluded.readings,
+    gateway_id = CASE WHEN excluded.last_ts > last_ts THEN excluded.gateway_id ELSE gateway_id END,
+    profile = CASE WHEN excluded.last_ts > last_ts THEN excluded.profile ELSE profile END,
+    last_reading = CASE WHEN excluded.last_ts > last_ts
+                   THEN excluded.last_reading ELSE last_reading END,
+    last_ts = max(last_ts, excluded.last_ts)
+"""
+_encode = msgspec.json.encode
+
+
+def update(db: sqlite3.Connection, new: list[Reading]) -> None:
+    latest: dict[str, Reading] = {}
+    counts: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    scores: Counter[int] = Counter()
+    for r in new:
+        counts[r.node_id] += 1
+        labels[r.label or "none"] += 1
+        if r.score is not None:
+            scores[min(max(int(r.score // 10), 0), 9) * 10] += 1
+        if r.node_id not in latest or r.ts > latest[r.node_id].ts:
+            latest[r.node_id] = r
+    db.executemany(
+        _UPSERT_NODE,
+        [
+            (node, r.gateway_id, r.profile, r.ts, _encode(r).decode(), counts[node])
+            for node, r in latest.items()
+        ],
+    )
+    db.executemany(
+        "INSERT INTO label_counts VALUES (?, ?)"
+        " ON CONFLICT (label) DO UPDATE SET n = n + excluded.n",
+        labels.items(),
+    )
+    db.executemany(
+        "INSERT INTO score_counts VALUES (?, ?)"
+        " ON CONFLICT (bucket) DO UPDATE SET n = n + excluded.n",
+        scores.items(),
+    )
+
+
+def nodes(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT node_id, gateway_id, profile, last_ts, last_reading, readings"
+        " FROM nodes ORDER BY node_id"
+    )
+    out = []
+    for node_id, gateway_id, profile, last_ts, last_reading, count in rows:
+        latest = json.loads(last_reading)
+        out.append(
+            {
+                "node_id": node_id,
+                "gateway_id": gateway_id,
+                "profile": profile,
+                "last_seen": last_ts,
+                "values": latest.get("values", {}),
+                "score": latest.get("score"),
+                "label": latest.get("label"),
+                "flags": latest.get("flags") or [],
+                "readings": count,
+            }
+        )
+    return out
+
+
+def stats(db: sqlite3.Connection) -> dict[str, Any]:
+    readings, node_count, gateways, last = db.execute(
+        "SELECT coalesce(sum(readings), 0), count(*), count(DISTINCT gateway_id),"
+        " max(last_ts) FROM nodes"
+    ).fetchone()
+    return {
+        "readings": readings,
+        "nodes": node_count,
+        "gateways": gateways,
+        "batches": db.execute("SELECT count(*) FROM batches").fetchone()[0],
+        "labels": dict(db.execute("SELECT label, n FROM label_counts ORDER BY label")),
+        "scores": {
+            f"{b}-{b + 10}": n
+            for b, n in db.execute("SELECT bucket, n FROM score_counts ORDER BY bucket")
+        },
+        "last_ts": last,
+    }

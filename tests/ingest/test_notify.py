@@ -1,0 +1,109 @@
+"""Notification rules (pure) and their delivery to the feed through the app."""
+
+from __future__ import annotations
+
+from ingest import fastwire
+from ingest.notify import rules
+from ingest.notify.bands import optimal_bands
+from tests.ingest.conftest import Env, build_env, make_readings
+
+ORCHID = optimal_bands("orchid")
+
+
+def readings(n: int, start_seq: int = 0, **kwargs) -> list[fastwire.Reading]:
+    return [fastwire.from_dict(r) for r in make_readings(n, start_seq=start_seq, **kwargs)]
+
+
+def with_values(reading: fastwire.Reading, label: str | None = None, **values: float):
+    new = fastwire.from_dict({**reading.as_dict(), "values": {**reading.values, **values}})
+    if label is not None:
+        new.label = label
+    return new
+
+
+def run(state: rules.NodeState, items, policy: rules.Policy | None = None):
+    out = []
+    for item in items:
+        out += rules.evaluate(state, item, ORCHID, policy or rules.Policy())
+    return out
+
+
+def test_orchid_fallback_bands_are_the_papers_examples() -> None:
+    assert ORCHID["temperature"][1] == 30.0
+    assert ORCHID["humidity"][0] == 60.0
+
+
+def test_hot_reading_raises_once_then_hysteresis_holds_it() -> None:
+    base = readings(6)
+    temps = [29.0, 31.0, 30.2, 29.8, 31.5, 29.0]  # 29.8 is inside the deadband: still raised
+    items = [with_values(r, temperature=t) for r, t in zip(base, temps, strict=True)]
+    notes = run(rules.NodeState(), items)
+    assert [n.kind for n in notes] == ["out_of_band"]
+    assert "above 30" in notes[0].message and notes[0].value == 31.0
+
+
+def test_cleared_alarm_raises_again_only_after_cooldown() -> None:
+    policy = rules.Policy(cooldown_s=60)
+    base = readings(8, every=20.0)
+    temps = [31.0, 29.0, 31.0, 29.0, 29.0, 29.0, 29.0, 31.0]
+    items = [with_values(r, temperature=t) for r, t in zip(base, temps, strict=True)]
+    notes = run(rules.NodeState(), items, policy)
+    # t=0 raised; t=40 within the 60 s cooldown → suppressed; t=140 → raised again
+    assert [n.ts for n in notes] == [items[0].ts, items[7].ts]
+
+
+def test_dry_air_below_60_percent_is_reported() -> None:
+    notes = run(rules.NodeState(), [with_values(readings(1)[0], humidity=55.0)])
+    assert len(notes) == 1 and "humidity 55 %RH below 60 %RH" in notes[0].message
+
+
+def test_label_drop_needs_good_streak_to_clear() -> None:
+    labels = ["optimal", "buruk", "sedang", "buruk", "sedang", "sedang", "sedang", "sangat_buruk"]
+    items = [with_values(r, label=lab) for r, lab in zip(readings(8), labels, strict=True)]
+    notes = run(rules.NodeState(), items, rules.Policy(cooldown_s=0))
+    assert [(n.kind, n.severity) for n in notes] == [
+        ("label_drop", "warning"),
+        ("label_drop", "critical"),
+    ]
+
+
+def test_late_readings_do_not_rewrite_history() -> None:
+    state = rules.NodeState()
+    later, earlier = readings(2, start_seq=10)[1], readings(1)[0]
+    run(state, [later])
+    assert run(state, [with_values(earlier, temperature=40.0)]) == []
+
+
+def test_silent_node_is_reported_once() -> None:
+    state = rules.NodeState()
+    run(state, readings(5, every=60.0))
+    last = state.last_ts
+    assert rules.check_silent("orchid-01", state, last + 120) is None  # 2 intervals: fine
+    note = rules.check_silent("orchid-01", state, last + 200)
+    assert note is not None and note.kind == "silent" and note.severity == "critical"
+    assert rules.check_silent("orchid-01", state, last + 400) is None  # once per silence
+
+
+def test_batches_raise_notifications_into_the_feed_once(env: Env) -> None:
+    items = make_readings(5, temperature=33.0)
+    assert env.post(items).json["accepted"] == 5
+    assert env.post(items).json["duplicates"] == 5  # resend: nothing new, nothing raised
+    page = env.get("/v1/notifications").json
+    assert [n["kind"] for n in page["notifications"]] == ["out_of_band"]
+    assert page["notifications"][0]["node_id"] == "orchid-01"
+    follow = env.get(f"/v1/notifications?after={page['next']}").json
+    assert follow["notifications"] == []
+    more = make_readings(3, start_seq=100, start=1746857410.0 + 4000, humidity=40.0)
+    env.post(more)
+    newer = env.get(f"/v1/notifications?after={page['next']}").json["notifications"]
+    assert [n["message"] for n in newer] == ["orchid-01: humidity 40 %RH below 60 %RH"]
+
+
+def test_sweep_reports_silent_nodes_into_the_feed(tmp_path) -> None:
+    env = build_env(tmp_path / "var", silent_sweep_s=0)
+    env.post(make_readings(5, every=60.0))
+    notifier = env.app.extensions["ingest"].notifier
+    assert notifier.sweep(now=1746857410.0 + 4 * 60 + 100) == []
+    notes = notifier.sweep(now=1746857410.0 + 4 * 60 + 1000)
+    assert [n.kind for n in notes] == ["silent"]
+    assert env.get("/v1/notifications").json["notifications"][0]["kind"] == "silent"
