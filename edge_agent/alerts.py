@@ -77,9 +77,7 @@ class AlertRules:
                 state.alerted_rank = rank
                 state.last_raised["label"] = now
                 return [self._base(reading, "label_drop", True)]
-            if state.alerted_rank is None:
-                state.alerted_rank = rank  # in cooldown: remember, stay quiet
-            return []
+            return []  # still bad, or in cooldown: quiet
         if state.alerted_rank is not None and score >= GOOD_SCORE + self.label_hysteresis:
             state.alerted_rank = None
             return [self._base(reading, "label_drop", False)]

@@ -21,7 +21,7 @@ from fuzzy.inference import Inference
 from fuzzy.model import EngineSpec, OutputVariable
 
 Array = np.ndarray
-DEFAULT_CHUNK_ROWS = 1 << 16
+DEFAULT_CHUNK_ROWS = 1 << 14  # 16k rows: the working set stays in cache
 
 
 class InputError(ValueError):

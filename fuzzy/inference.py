@@ -32,10 +32,58 @@ def apply_hedges(hedges: tuple[str, ...], y: Array) -> Array:
 
 @dataclass
 class Activations:
-    """What the rules put into one output variable: (term index, implication, degrees)."""
+    """What the rules put into one output variable.
 
+    With Maximum aggregation the strengths are merged per (term, implication) as they arrive —
+    max over I(term, d_i) equals I(term, max d_i) for any T-norm I — and the 1e-6 firing
+    threshold is applied once at the end (the maximum of thresholded values is the
+    thresholded maximum). Other aggregations keep every (term, implication, strength) entry.
+    """
+
+    aggregation: str | None
+    merged: dict[tuple[int, str], Array] = field(default_factory=dict)
     entries: list[tuple[int, str, Array]] = field(default_factory=list)
     accumulated: dict[int, Array] = field(default_factory=dict)
+
+    @property
+    def maximum(self) -> bool:
+        return self.aggregation == "Maximum"
+
+    def add(self, k: int, implication: str, strength: Array, owned: bool) -> None:
+        if self.maximum:
+            key = (k, implication)
+            previous = self.merged.get(key)
+            if previous is None:
+                self.merged[key] = strength if owned else strength.copy()
+            else:
+                np.maximum(previous, strength, out=previous)
+            return
+        self.entries.append((k, implication, strength))
+        previous = self.accumulated.get(k)
+        if previous is None:
+            self.accumulated[k] = strength
+        elif self.aggregation is None:
+            self.accumulated[k] = previous + strength
+        else:
+            self.accumulated[k] = SNORMS[self.aggregation](previous, strength)
+
+    def term_degree(self, k: int) -> Array | None:
+        """The aggregated activation of term k so far (what a chained rule reads)."""
+        if not self.maximum:
+            return self.accumulated.get(k)
+        parts = [v for (term, _), v in self.merged.items() if term == k]
+        if not parts:
+            return None
+        top = parts[0] if len(parts) == 1 else np.maximum.reduce(parts)
+        return np.where(top >= TOLERANCE, top, 0.0)
+
+    def finish(self) -> list[tuple[int, str, Array]]:
+        """Final (term, implication, strength) list, below-threshold strengths zeroed."""
+        if not self.maximum:
+            return self.entries
+        for v in self.merged.values():
+            v[v < TOLERANCE] = 0.0
+        return [(k, imp, v) for (k, imp), v in self.merged.items()]
 
 
 class Inference:
@@ -81,40 +129,37 @@ class Inference:
     ) -> tuple[dict[str, Activations], list[Array]]:
         """Run every rule block on the chunk; returns per-output activations (+ rule degrees)."""
         memberships: dict[tuple[str, str], Array] = {}
-        acts = {name: Activations() for name in self.outputs}
+        acts = {o.name: Activations(o.aggregation) for o in self.spec.outputs}
         rule_degrees: list[Array] = []
         for block in self.spec.rule_blocks:
             if not block.enabled:
                 continue
             conj = TNORMS[block.conjunction] if block.conjunction else None
             disj = SNORMS[block.disjunction] if block.disjunction else None
+            implication = block.implication or "Minimum"
             for rule in block.rules:
                 if not rule.enabled:
                     continue
-                degree = rule.weight * self._degree(
-                    rule.antecedent, columns, rows, memberships, acts, conj, disj
-                )
-                fired = degree >= TOLERANCE
-                degree = np.where(fired, degree, 0.0)
+                degree = self._degree(rule.antecedent, columns, rows, memberships, acts, conj, disj)
+                owned = degree is not memberships.get(_single_key(rule.antecedent))
+                if rule.weight != 1.0:
+                    degree, owned = rule.weight * degree, True
+                fired: Array | None = None
                 if keep_rule_degrees:
-                    rule_degrees.append(degree)
-                if not fired.any():
-                    continue
+                    fired = degree >= TOLERANCE
+                    rule_degrees.append(np.where(fired, degree, 0.0))
                 for prop in rule.consequents:
                     out = self.outputs[prop.variable]
                     if not out.enabled or prop.term is None:
                         continue
-                    strength = np.where(fired, apply_hedges(prop.hedges, degree), 0.0)
-                    k = out.term_index(prop.term)
                     target = acts[out.name]
-                    target.entries.append((k, block.implication or "Minimum", strength))
-                    previous = target.accumulated.get(k)
-                    if previous is None:
-                        target.accumulated[k] = strength
-                    elif out.aggregation is None:
-                        target.accumulated[k] = previous + strength
-                    else:
-                        target.accumulated[k] = SNORMS[out.aggregation](previous, strength)
+                    strength = degree
+                    if prop.hedges or not target.maximum:
+                        if fired is None:
+                            fired = degree >= TOLERANCE
+                        strength = np.where(fired, apply_hedges(prop.hedges, degree), 0.0)
+                    target.add(out.term_index(prop.term), implication, strength, owned)
+                    owned = False
         return acts, rule_degrees
 
     def _degree(self, node, columns, rows, memberships, acts, conj, disj) -> Array:
@@ -140,7 +185,7 @@ class Inference:
             out = self.outputs[prop.variable]
             if not out.enabled:
                 return np.zeros(rows)
-            y = acts[out.name].accumulated.get(out.term_index(prop.term))
+            y = acts[out.name].term_degree(out.term_index(prop.term))
             if y is None:
                 y = np.zeros(rows)
         return apply_hedges(prop.hedges, y) if prop.hedges else y
@@ -149,25 +194,26 @@ class Inference:
 
     def defuzzify(self, out: OutputVariable, act: Activations, rows: int) -> tuple[Array, Array]:
         """Crisp values (NaN where nothing fired) and the mask of rows where something fired."""
+        entries = act.finish()
         fired = np.zeros(rows, dtype=bool)
-        for _, _, strength in act.entries:
+        for _, _, strength in entries:
             fired |= strength > 0.0
-        if not act.entries:
+        if not entries:
             return np.full(rows, np.nan), fired
-        exact = self._exact_for(out, act)
+        exact = self._exact_for(out, entries)
         if exact is not None:
             degrees = np.zeros((rows, len(out.terms)))
-            for k, y in act.accumulated.items():
-                degrees[:, k] = y
+            for k, _, strength in entries:
+                degrees[:, k] = strength
             value = exact.centroid(degrees)
         else:
-            value = self._sampled(out, act, rows)
+            value = self._sampled(out, entries, rows)
         return np.where(fired, value, np.nan), fired
 
-    def _exact_for(self, out: OutputVariable, act: Activations) -> ExactCentroid | None:
+    def _exact_for(self, out: OutputVariable, entries) -> ExactCentroid | None:
         if out.resolution is not None:
             return None
-        implications = {imp for _, imp, _ in act.entries}
+        implications = {imp for _, imp, _ in entries}
         if out.aggregation != "Maximum" or len(implications) != 1:
             raise EngineError(f"output {out.name!r}: exact centroid needs Maximum aggregation")
         implication = implications.pop()
@@ -184,18 +230,9 @@ class Inference:
             self._grids[out.name] = (x, table)
         return self._grids[out.name]
 
-    def _sampled(self, out: OutputVariable, act: Activations, rows: int) -> Array:
+    def _sampled(self, out: OutputVariable, entries, rows: int) -> Array:
         x, table = self._grid(out)
         defuzzify = sampled(out.defuzzifier)
-        if out.aggregation == "Maximum":
-            # max over I(term, d_i) == I(term, max d_i) for any T-norm I: merge per term first
-            merged: dict[tuple[int, str], Array] = {}
-            for k, imp, strength in act.entries:
-                prev = merged.get((k, imp))
-                merged[(k, imp)] = strength if prev is None else np.maximum(prev, strength)
-            entries = [(k, imp, s) for (k, imp), s in merged.items()]
-        else:
-            entries = act.entries
         block = max(1, SAMPLED_CELLS_PER_BLOCK // len(x))
         result = np.empty(rows)
         for lo in range(0, rows, block):
@@ -209,3 +246,10 @@ class Inference:
                     aggregated = SNORMS[out.aggregation](aggregated, implied)
             result[lo:hi] = defuzzify(aggregated, x)
         return result
+
+
+def _single_key(node: Expression) -> tuple[str, str | None] | None:
+    """The membership-cache key of a one-proposition antecedent without hedges."""
+    if isinstance(node, Proposition) and not node.hedges:
+        return (node.variable, node.term)
+    return None

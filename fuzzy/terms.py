@@ -18,28 +18,30 @@ Array = np.ndarray
 MembershipFn = Callable[..., Array]
 
 
-def _triangle(x: Array, a: float, b: float, c: float) -> Array:
-    y = np.zeros_like(x)
-    rising = (x >= a) & (x < b)
-    falling = (x > b) & (x <= c)
+def _edge_up(x: Array, a: float, b: float) -> Array:
+    """Rising edge from (a, 0) to (b, 1), unbounded above 1; vertical when a == b."""
+    if a == -np.inf:
+        return np.full_like(x, np.inf)
     if b > a:
-        y = np.where(rising, (x - a) / (b - a), y)
-    if c > b:
-        y = np.where(falling, (c - x) / (c - b), y)
-    return np.where(x == b, 1.0, y)
+        return (x - a) / (b - a)
+    return np.where(x >= a, np.inf, -np.inf)
+
+
+def _edge_down(x: Array, c: float, d: float) -> Array:
+    """Falling edge from (c, 1) to (d, 0), unbounded above 1; vertical when c == d."""
+    if d == np.inf:
+        return np.full_like(x, np.inf)
+    if d > c:
+        return (d - x) / (d - c)
+    return np.where(x <= d, np.inf, -np.inf)
+
+
+def _triangle(x: Array, a: float, b: float, c: float) -> Array:
+    return np.clip(np.minimum(_edge_up(x, a, b), _edge_down(x, b, c)), 0.0, 1.0)
 
 
 def _trapezoid(x: Array, a: float, b: float, c: float, d: float) -> Array:
-    y = np.where((x >= b) & (x <= c), 1.0, 0.0)
-    if b > a:
-        y = np.where((x >= a) & (x < b), (x - a) / (b - a), y)
-    elif a == -np.inf:
-        y = np.where(x < b, 1.0, y)
-    if d > c:
-        y = np.where((x > c) & (x <= d), (d - x) / (d - c), y)
-    elif d == np.inf:
-        y = np.where(x > c, 1.0, y)
-    return y
+    return np.clip(np.minimum(_edge_up(x, a, b), _edge_down(x, c, d)), 0.0, 1.0)
 
 
 def _rectangle(x: Array, start: float, end: float) -> Array:
