@@ -11,7 +11,7 @@ from collections import Counter
 
 from hypothesis import HealthCheck, settings
 
-EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
