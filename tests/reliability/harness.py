@@ -110,13 +110,16 @@ class IngestProc:
 class AgentProc:
     """`edge-agent run` as a subprocess with its state in `state_dir`."""
 
-    def __init__(self, state_dir: Path, args: list[str], config: str = "") -> None:
+    def __init__(
+        self, state_dir: Path, args: list[str], config: str = "", log_dir: Path | None = None
+    ) -> None:
         self.state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
         self.web_port = free_port()
         self.url = f"http://127.0.0.1:{self.web_port}"
-        self.log = state_dir.parent / f"{state_dir.name}.log"
-        self.config = state_dir.parent / f"{state_dir.name}.toml"
+        log_dir = log_dir or state_dir.parent
+        self.log = log_dir / f"{state_dir.name}.log"
+        self.config = log_dir / f"{state_dir.name}.toml"
         self.config.write_text(config)
         self.args = [
             "--config",

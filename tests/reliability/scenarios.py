@@ -101,6 +101,7 @@ class Rig:
                 *(agent_args or []),
             ],
             agent_config,
+            log_dir=work,
         )
         self.ledger = Ledger(GATEWAY)
         self.nodes: list[HttpNode] = []
@@ -322,17 +323,26 @@ def disk_full(work: Path, plan: Plan, rng: random.Random) -> dict[str, Any]:
         accepting = False
         with contextlib.suppress(TimeoutError):
             accepting = wait_for(
-                lambda: len(rig.ledger.acked) > acked_before + 200, 60, "the agent to accept again"
+                lambda: len(rig.ledger.acked) > acked_before + 200, 30, "the agent to accept again"
             )
         rig.stop_nodes()
-        figures = rig.drain()
+        figures = rig.drain(timeout=30)
+        watchdog_restart = None
+        if figures["lost"]:
+            # What systemd does when the agent withholds its watchdog ping (edge_agent/systemd):
+            # kill it and start it again. Counted, so the figures show the daemon needed it.
+            watchdog_restart = {"lost_before": figures["lost"], "alive": rig.agent.alive()}
+            rig.agent.kill9()
+            rig.agent.start()
+            figures = rig.drain()
         return {
             "disk_mb": plan.disk_mb,
             "time_to_full_s": time_to_full,
             "refusals_while_full": refused_while_full,
             "agent_alive_when_full": alive_when_full,
             "disk_used_when_full": usage.used,
-            "accepting_after_drain": bool(accepting),
+            "accepting_after_ingest_back": bool(accepting),
+            "watchdog_restart": watchdog_restart,
             **figures,
         }
     finally:
