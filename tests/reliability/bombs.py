@@ -13,12 +13,13 @@ import zstandard
 from ingest import codecs
 
 BOMB_ENCODINGS = [e for e in codecs.ENCODINGS if e != "identity"]
-_CHUNK = b"\0" * (4 * 2**20)
+CHUNK = 4 * 2**20
 
 
 @functools.cache
-def bomb(encoding: str, expanded: int) -> bytes:
-    """`expanded` bytes of zeros (rounded up to 4 MiB) compressed in `encoding`."""
+def bomb(encoding: str, expanded: int, filler: bytes = b"\0") -> bytes:
+    """`expanded` bytes of `filler` (rounded up to 4 MiB) compressed in `encoding`."""
+    _CHUNK = filler * (CHUNK // len(filler))
     if encoding == "gzip":
         comp = zlib.compressobj(9, zlib.DEFLATED, 31)
         out = [comp.compress(_CHUNK) for _ in range(-(-expanded // len(_CHUNK)))]

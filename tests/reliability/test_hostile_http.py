@@ -397,3 +397,40 @@ def test_hostile_json_lines_are_listed_not_fatal(env: Env) -> None:
     body = resp.get_json()
     assert resp.status_code == 200 and body["accepted"] == 2
     assert [r["line"] for r in body["rejected"]] == [2, 3, 4, 5]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest/pipeline.py _lines joins `rest + chunk` for every 64 KiB chunk, so one long "
+    "line costs O(n^2): 8 MiB takes ~2.6 s, 32 MiB ~48 s, and a 300 KB gzip body expanding to "
+    "one 256 MiB line pins a worker for tens of minutes (found by this suite)",
+)
+@pytest.mark.slow
+def test_one_long_line_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    env = build_env(tmp_path / "var", rate_limit=0)  # default 256 MiB decompressed limit
+    data = codecs.compress(b"a" * (24 * MiB), "gzip")
+    started = time.perf_counter()
+    resp = env.post(data, encoding="gzip")
+    elapsed = time.perf_counter() - started
+    assert resp.status_code in (400, 413)
+    assert elapsed < 2.0, f"a 24 MiB line took {elapsed:.1f} s"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest: each blank line costs a Python iteration, so a ~260 KB gzip body of 256 MiB "
+    "newlines (the default limit) keeps a worker busy for minutes before its 413 (found by "
+    "this suite; measured > 120 s against `ingest serve`)",
+)
+def test_blank_line_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    env = build_env(tmp_path / "var", rate_limit=0, max_decompressed=64 * MiB)
+    data = bomb("gzip", 80 * MiB, b"\n")
+    started = time.perf_counter()
+    resp = env.post(data, encoding="gzip")
+    elapsed = time.perf_counter() - started
+    assert resp.status_code == 413
+    assert elapsed < 2.0, f"64 MiB of newlines took {elapsed:.1f} s"
