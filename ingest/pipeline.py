@@ -172,11 +172,10 @@ def run_batch(
     listed = rejected[:MAX_LISTED_REJECTS]
     started = time.perf_counter()
     try:
-        outcome = store.write_batch(batch_id, gateway_id, items, listed)
+        total = len(rejected) if len(rejected) > len(listed) else None
+        outcome = store.write_batch(batch_id, gateway_id, items, listed, total)
     except StoreUnavailable as exc:
         raise BatchError(503, str(exc), retry_after=5) from None
-    if len(rejected) > len(listed):
-        outcome.result["rejected_total"] = len(rejected)
     write_s = time.perf_counter() - started
     return BatchReport(
         outcome,

@@ -152,7 +152,8 @@ def print_summary(gateway: dict[str, Any], cloud: dict[str, Any]) -> None:
         "",
         "Summary",
         f"  frames read by the gateway   {gateway['frames_read']}",
-        f"  frames rejected              {gateway['frames_rejected']}",
+        f"  frames rejected              {gateway['frames_rejected_total']}"
+        + "".join(f"  {reason}: {n}" for reason, n in sorted(gateway["frames_rejected"].items())),
         f"  readings scored (fuzzy)      {gateway['readings_scored']}",
         f"  readings still buffered      {gateway['readings_pending']}",
         f"  batches shipped              {gateway['batches_sent']}",
@@ -164,7 +165,12 @@ def print_summary(gateway: dict[str, Any], cloud: dict[str, Any]) -> None:
         "  score labels (stored)        "
         + ", ".join(f"{k}: {v}" for k, v in sorted(cloud.get("labels", {}).items())),
         f"  notifications in the feed    {cloud['notifications']}",
+        "  score distribution (stored growth/suitability scores, 0-100):",
     ]
+    scores = cloud.get("scores", {})
+    widest = max(scores.values(), default=0)
+    for band, count in sorted(scores.items(), key=lambda kv: float(kv[0].split("-")[0])):
+        lines.append(f"    {band:>7}  {'#' * round(40 * count / widest):<40} {count}")
     print("\n".join(lines))
 
 

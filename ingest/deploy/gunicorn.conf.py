@@ -15,7 +15,7 @@ max_requests = 10_000  # recycle workers to cap slow leaks; jitter avoids all at
 max_requests_jitter = 1_000
 limit_request_line = 8190
 limit_request_fields = 100
-accesslog = os.environ.get("INGEST_ACCESS_LOG")  # None = off; "-" = stdout
+accesslog = os.environ.get("INGEST_ACCESS_LOG") or None  # unset/empty = off; "-" = stdout
 errorlog = "-"
 loglevel = os.environ.get("INGEST_LOG_LEVEL", "info")
 preload_app = False  # each worker opens its own sqlite connections

@@ -47,8 +47,7 @@ class Notifier:
                 node_readings.sort(key=lambda r: r.ts)
                 state = states[node]
                 bands = optimal_bands(node_readings[-1].profile)
-                for reading in node_readings:
-                    out += rules.evaluate(state, reading, bands, self.policy)
+                out += rules.evaluate_many(state, node_readings, bands, self.policy)
             self._deliver(out)
         return out
 

@@ -37,7 +37,12 @@ class Store(Protocol):
         """The stored result of a batch id already written, else None."""
 
     def write_batch(
-        self, batch_id: str, gateway_id: str, items: list[Reading], rejected: list[dict[str, Any]]
+        self,
+        batch_id: str,
+        gateway_id: str,
+        items: list[Reading],
+        rejected: list[dict[str, Any]],
+        rejected_total: int | None = None,
     ) -> WriteOutcome:
         """Store all new readings of one batch atomically, or raise StoreUnavailable."""
 

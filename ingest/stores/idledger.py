@@ -46,6 +46,10 @@ def record_batch(db: sqlite3.Connection, batch_id: str, gateway_id: str, result:
     )
 
 
+def update_result(db: sqlite3.Connection, batch_id: str, result: dict) -> None:
+    db.execute("UPDATE batches SET result = ? WHERE batch_id = ?", (json.dumps(result), batch_id))
+
+
 def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
     """Record the ids of `items` not stored before and return those readings (in order,
     each id once)."""

@@ -75,7 +75,12 @@ class SqliteStore:
             raise StoreUnavailable(f"sqlite store unreadable: {exc}") from exc
 
     def write_batch(
-        self, batch_id: str, gateway_id: str, items: list[Reading], rejected: list[dict[str, Any]]
+        self,
+        batch_id: str,
+        gateway_id: str,
+        items: list[Reading],
+        rejected: list[dict[str, Any]],
+        rejected_total: int | None = None,
     ) -> WriteOutcome:
         db = self._db()
         try:
@@ -84,6 +89,9 @@ class SqliteStore:
             raise StoreUnavailable(f"sqlite store busy or unwritable: {exc}") from exc
         try:
             outcome = self._write_locked(db, batch_id, gateway_id, items, rejected)
+            if rejected_total is not None and not outcome.result["replayed"]:
+                outcome.result["rejected_total"] = rejected_total
+                idledger.update_result(db, batch_id, outcome.result)
             db.execute("COMMIT")
             return outcome
         except BaseException as exc:

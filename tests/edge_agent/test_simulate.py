@@ -87,14 +87,22 @@ def test_frames_arrive_over_the_pty_through_pyserial(tmp_path: Path) -> None:
         with serial.Serial(os.fspath(link), 9600, timeout=0.5) as port:
             deadline = time.monotonic() + 5
             got = []
-            while len(got) < 4 and time.monotonic() < deadline:
+            while sum(f.kind == "R" for f in got) < 3 and time.monotonic() < deadline:
                 line = port.readline()
                 if line:
                     got.append(frames.decode(line))
-        assert [f.kind for f in got] == ["H", "R", "R", "R"]
-        assert [f.seq for f in got] == [0, 1, 2, 3]
-        assert got[0].info == {"k": "rice", "iv": "0.2s"}
+        # pyserial flushes the input queue when it opens the port (as an Arduino resets on
+        # open), so the hello frame written before that may be gone; the readings may not.
+        readings = [f for f in got if f.kind == "R"]
+        assert [f.seq for f in readings] == [1, 2, 3]
+        assert all(f.kind == "H" and f.seq == 0 for f in got if f.kind != "R")
     finally:
         proc.terminate()
         proc.wait(5)
     assert not link.exists()
+
+
+def test_hello_names_the_profile_and_interval() -> None:
+    hello = frames.decode(simulate.Node("rice", "r1", 2, simulate.load_scenario(None)).hello(5))
+    assert (hello.kind, hello.seq, hello.boot) == ("H", 0, 2)
+    assert hello.info == {"k": "rice", "iv": "5s"}

@@ -43,7 +43,7 @@ def make_readings(
             "values": {
                 "temperature": 27.0 + (i % 5) * 0.5,
                 "humidity": 65.0,
-                "light": 9000.0,
+                "light": 15000.0,
                 **values,
             },
             "score": 72.5,
@@ -88,7 +88,7 @@ class Env:
         return self.client.get(path, headers={"Authorization": f"Bearer {token or self.app_token}"})
 
 
-def build_env(var_dir: Path, **settings: Any) -> Env:
+def build_env(var_dir: Path, gateway: str = GATEWAY, **settings: Any) -> Env:
     config = Settings(var_dir=var_dir, **settings)
     app = create_app(config)
     svc = app.extensions["ingest"]
@@ -96,7 +96,7 @@ def build_env(var_dir: Path, **settings: Any) -> Env:
         app=app,
         client=app.test_client(),
         settings=svc.settings,
-        gateway_token=svc.tokens.create("gateway", GATEWAY),
+        gateway_token=svc.tokens.create("gateway", gateway),
         app_token=svc.tokens.create("app", "mobile"),
     )
 

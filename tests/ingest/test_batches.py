@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest import codecs, wire
 from tests.ingest.conftest import GATEWAY, Env, build_env, make_readings
@@ -178,3 +180,69 @@ def test_paper_csv_layout_is_accepted(env: Env) -> None:
     }  # fmt: skip
     assert "humidity" not in page[1]["values"]  # an empty cell is absent, never 0
     assert page[0]["ts"] == "2025-05-10T06:10:10.000Z"
+
+
+def test_overload_is_429_with_retry_after(env: Env, monkeypatch) -> None:
+    import threading
+
+    from ingest.routes import batches
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(batches, "_inflight", full)
+    response = env.post(make_readings(1))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "2"
+    assert "retry" in response.json["error"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=2000),
+    encoding=st.sampled_from(codecs.ENCODINGS),
+    content_type=st.sampled_from(["application/x-ndjson", "text/csv"]),
+    compress=st.booleans(),
+)
+def test_no_body_crashes_the_worker(env: Env, body, encoding, content_type, compress) -> None:
+    data = codecs.compress(body, encoding) if compress else body
+    response = env.post(data, encoding=encoding, content_type=content_type)
+    assert response.status_code in (200, 400, 413)
+    assert response.is_json
+    if response.status_code != 200:
+        assert response.json["error"]
+
+
+def test_concurrent_requests_with_one_key_store_once(env: Env) -> None:
+    import threading
+
+    key = str(uuid.uuid4())
+    body = codecs.compress(wire.encode_ndjson(make_readings(3000)), "gzip")
+    results: list = []
+
+    def post() -> None:
+        client = env.app.test_client()
+        results.append(client.post("/v1/batches", data=body, headers={
+            "Authorization": f"Bearer {env.gateway_token}", "Content-Encoding": "gzip",
+            "Content-Type": "application/x-ndjson", "Idempotency-Key": key,
+        }).json)  # fmt: skip
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r["replayed"] for r in results) == [False, True, True, True]
+    assert all(r["accepted"] == 3000 for r in results)
+    assert stored_count(env) == 3000
+
+
+def test_many_rejects_are_capped_and_counted_also_on_replay(env: Env) -> None:
+    body = wire.encode_ndjson(make_readings(2)) + b"x\n" * 1500
+    key = str(uuid.uuid4())
+    first = env.post(codecs.compress(body, "gzip"), key=key).json
+    assert first["accepted"] == 2
+    assert len(first["rejected"]) == 1000 and first["rejected_total"] == 1500
+    again = env.post(codecs.compress(body, "gzip"), key=key).json
+    assert again["rejected_total"] == 1500 and again["replayed"] is True

@@ -68,7 +68,7 @@ def test_serve_accepts_a_batch_and_stats_reports_it(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded 2-core box starts gunicorn slowly
         while True:
             try:
                 urllib.request.urlopen(f"{base}/healthz", timeout=1).read()

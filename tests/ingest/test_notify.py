@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ingest import fastwire
 from ingest.notify import rules
 from ingest.notify.bands import optimal_bands
@@ -107,3 +109,33 @@ def test_sweep_reports_silent_nodes_into_the_feed(tmp_path) -> None:
     notes = notifier.sweep(now=1746857410.0 + 4 * 60 + 1000)
     assert [n.kind for n in notes] == ["silent"]
     assert env.get("/v1/notifications").json["notifications"][0]["kind"] == "silent"
+
+
+def test_fast_path_raises_the_same_notifications_as_one_by_one() -> None:
+    import random
+
+    rng = random.Random(3)
+    items = []
+    for r in readings(400, every=30.0):
+        label = rng.choice(["optimal", "sedang", "sedang", "buruk", "optimal", "sangat_buruk"])
+        items.append(with_values(r, label=label if rng.random() < 0.1 else "optimal",
+                                 temperature=rng.choice([27.0, 28.0, 29.9, 30.6, 31.0]),
+                                 humidity=rng.choice([65.0, 70.0, 59.0, 61.5])))  # fmt: skip
+    policy = rules.Policy(cooldown_s=300)
+    one_by_one, many = rules.NodeState(), rules.NodeState()
+    expected = run(one_by_one, items, policy)
+    got = rules.evaluate_many(many, items, ORCHID, policy)
+    assert [(n.ts, n.kind, n.message) for n in got] == [(n.ts, n.kind, n.message) for n in expected]
+    assert len(expected) > 5
+    assert many.last_ts == one_by_one.last_ts
+    assert many.active == one_by_one.active
+    assert many.interval_s == pytest.approx(30.0, rel=0.01)
+
+
+def test_bands_come_from_the_fuzzy_profile_when_it_has_one() -> None:
+    from fuzzy import load_profile
+
+    fuzzy_bands = dict(load_profile("orchid").optimal_bands)
+    expected = {k: tuple(v) for k, v in fuzzy_bands.items() if k != "light"}
+    assert optimal_bands("orchid") == expected
+    assert optimal_bands("no-such-profile") == {}
