@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
+import signal
 import sys
+import threading
 from typing import Any
 
 from edge_agent import config as cfg
 from edge_agent import logsetup
 
 DEFAULT_CONFIG = "/etc/edge-agent/config.toml"
-
-
-def _has_probe() -> bool:
-    return importlib.util.find_spec("edge_agent.probe") is not None
 
 
 def _add_overrides(p: argparse.ArgumentParser) -> None:
@@ -57,11 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     ccsub = cc.add_subparsers(dest="config_command", required=True)
     check = ccsub.add_parser("check", help="validate a config file (and flags); exit 2 if bad")
     _add_overrides(check)
-    if _has_probe():
-        pr = sub.add_parser(
-            "probe", help="read and decode frames from a serial port", add_help=False
-        )
-        pr.add_argument("probe_args", nargs=argparse.REMAINDER)
+    # `probe` is edge_agent.probe's own parser (the firmware engineer's tool); main() hands
+    # it the rest of the command line, this entry only lists it in --help.
+    sub.add_parser("probe", help="print the decoded frames a node sends (see probe --help)")
     return parser
 
 
@@ -72,11 +67,16 @@ def _load(args: argparse.Namespace) -> cfg.Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Catch SIGTERM/SIGINT before the (slow) imports and set-up, so a stop that arrives
+    # while starting is a clean stop too.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     from edge_agent.daemon import Agent
 
     config = _load(args)
     logsetup.setup(config.agent.log_level)
-    agent = Agent(config, interval_from_flag=args.batch_interval is not None)
+    agent = Agent(config, interval_from_flag=args.batch_interval is not None, stop=stop)
     return agent.run()
 
 
@@ -109,7 +109,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["probe"] and _has_probe():
+    if argv[:1] == ["probe"]:
         from edge_agent import probe
 
         return int(probe.main(argv[1:]) or 0)

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +29,11 @@ from edge_agent.pipeline.score import Scorer, profile_by_prefix
 from edge_agent.pipeline.validate import PROFILES
 
 log = logging.getLogger(__name__)
-MAX_GROUP = 5000
-QUEUE_LIMIT = 50_000
+MAX_GROUP = 1000  # readings per transaction: bounds the transient memory of a group
+# Submissions waiting for the committer. Small on purpose: when the committer falls behind,
+# sources block (serial data waits in the driver, HTTP clients wait for their ack, the MQTT
+# broker holds messages) instead of the agent's memory growing.
+QUEUE_LIMIT = 64
 Listener = Callable[[list[dict[str, Any]]], None]
 
 
@@ -43,9 +46,18 @@ class Ack:
         self.duplicates = 0
         self.ids: list[str] = []
         self.error: str | None = None
+        self.on_done: Callable[[Ack], None] | None = None  # runs in the committer thread
 
     def wait(self, timeout: float) -> bool:
         return self.done.wait(timeout)
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.on_done is not None:
+            try:
+                self.on_done(self)
+            except Exception:
+                log.exception("ack callback failed")
 
 
 @dataclass
@@ -146,6 +158,8 @@ class Committer:
         entries: list[tuple[Submission, dict[str, Any]]] = []
         by_profile: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
         dirty: dict[str, NodeState] = {}
+        last: dict[str, dict[str, Any]] = {}
+        received = duplicates = 0
         for sub in group:
             for cand in sub.candidates:
                 node = self._node(cand)
@@ -153,9 +167,9 @@ class Committer:
                 if cand.kind == "H":
                     self._hello(node, cand)
                     continue
-                self.counters.inc("pipeline", "received")
+                received += 1
                 if self.dedupe.is_duplicate(cand.node_id, cand.boot, cand.seq):
-                    self.counters.inc("pipeline", "discarded", "duplicate")
+                    duplicates += 1
                     if sub.ack:
                         sub.ack.duplicates += 1
                     continue
@@ -165,11 +179,12 @@ class Committer:
                 reading = ident.to_reading(self.gateway_id, cand, profile)
                 by_profile[profile].append(reading)
                 entries.append((sub, reading))
+                last[node.node_id] = reading
+        self.counters.inc("pipeline", "received", n=received)
+        self.counters.inc("pipeline", "discarded", "duplicate", duplicates)
         self._score(by_profile)
-        for node in dirty.values():
-            last = next((r for _s, r in reversed(entries) if r["node_id"] == node.node_id), None)
-            if last is not None:
-                node.score, node.label = last.get("score"), last.get("label")
+        for node_id, reading in last.items():
+            dirty[node_id].score, dirty[node_id].label = reading.get("score"), reading.get("label")
         stored = [Stored(r["id"], ident.to_line(r)) for _s, r in entries]
         deltas = self.counters.take_deltas()
         try:
@@ -196,7 +211,7 @@ class Committer:
                 sub.ack.ids.append(reading["id"])
         for sub in group:
             if sub.ack:
-                sub.ack.done.set()
+                sub.ack.finish()
         readings = [r for _s, r in entries]
         for listener in self.listeners:
             try:
@@ -214,9 +229,9 @@ class Committer:
             self.counters.inc("score", "sent", n=scored)
             if scored < len(readings):
                 self.counters.inc("score", "discarded", "unscored", len(readings) - scored)
-            for reading in readings:
-                if reading.get("label"):
-                    self.counters.inc("score", "label", reading["label"])
+            labels = Counter(r["label"] for r in readings if r.get("label"))
+            for label, n in labels.items():
+                self.counters.inc("score", "label", label, n)
 
     def _failed(
         self, group: list[Submission], entries: list[Any], error: str, count: bool = True
@@ -230,7 +245,7 @@ class Committer:
         for sub in group:
             if sub.ack:
                 sub.ack.error = error
-                sub.ack.done.set()
+                sub.ack.finish()
         time.sleep(0.2)
 
     def _quota_log(self, message: str) -> None:

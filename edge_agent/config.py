@@ -66,7 +66,7 @@ class UplinkSection:
     backoff_max_seconds: float = 300.0
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
-    mqtt_topic_prefix: str = "subak/uplink"
+    mqtt_topic_prefix: str = "uplink"  # topics P/<gateway>/batches and P/<gateway>/ack
 
 
 @dataclass

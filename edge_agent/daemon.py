@@ -35,7 +35,13 @@ INTERVAL_SETTING = "batch_interval"
 class Agent:
     """The running daemon; also the context object the web app reads."""
 
-    def __init__(self, config: Config, *, interval_from_flag: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        interval_from_flag: bool = False,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.config = config
         a, b, u = config.agent, config.buffer, config.uplink
         self.gateway_id = a.gateway_id
@@ -89,7 +95,7 @@ class Agent:
 
             host, port = parse_host_port(config.http.listen, "[http] listen")
             self.web = WebServer(create_app(self), host, port)
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
 
     def _uplink(self) -> Any:
         u = self.config.uplink
@@ -197,6 +203,9 @@ class Agent:
                 "emptied the buffer" if emptied else "stopped",
                 rows,
             )
+            deltas = self.counters.take_deltas()  # what the flush counted
+            if deltas:
+                self.buffer.write_group([], deltas)
             self.shipper.uplink.close()
             if self.local is not None:
                 self.local.stop()

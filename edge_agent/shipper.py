@@ -171,8 +171,12 @@ class Shipper:
             body = result.body
             rejected = body.get("rejected") or []
             c.inc("uplink", "received", n=len(batch.lines))
-            c.inc("uplink", "sent", n=int(body.get("accepted", 0) or 0))
-            c.inc("uplink", "duplicate", n=int(body.get("duplicates", 0) or 0))
+            if body.get("replayed"):
+                # acked before, purge lost in a crash: the ingest stored nothing new now
+                c.inc("uplink", "replayed_batches")
+            else:
+                c.inc("uplink", "sent", n=int(body.get("accepted", 0) or 0))
+                c.inc("uplink", "duplicate", n=int(body.get("duplicates", 0) or 0))
             c.inc("uplink", "discarded", "ingest_rejected", len(rejected))
             c.inc("uplink", "batches")
             c.inc("uplink", "bytes_raw", n=raw_size)

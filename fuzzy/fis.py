@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fuzzy.model import EngineSpec, InputVariable, OutputVariable, Proposition, Rule, RuleBlock
 from fuzzy.model import Operator as Op
+from fuzzy.rules import rule_text
 from fuzzy.terms import Term, TermError
 
 TNORM_NAMES = {
@@ -213,11 +214,7 @@ def _rules(section: _Section, spec: EngineSpec, block: RuleBlock, source: str) -
             for c, v in zip(outs, spec.outputs, strict=False)
             if c != 0
         )
-        text = f"if {f' {connector} '.join(p.text() for p in props)} then " + " and ".join(
-            p.text() for p in consequents
-        )
-        if weight != 1.0:
-            text += f" with {weight:g}"
+        text = rule_text(antecedent, consequents, weight)
         block.rules.append(Rule(antecedent, consequents, weight, text))
 
 

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from fuzzy.model import EngineSpec, InputVariable, OutputVariable, RuleBlock
+from fuzzy.norms import SNORMS, TNORMS
 from fuzzy.rules import RuleError, parse_rule
 from fuzzy.terms import Term, TermError
 
@@ -37,9 +38,13 @@ def _boolean(text: str) -> bool:
     return value == "true"
 
 
-def _norm(text: str) -> str | None:
+def _norm(text: str, known: dict) -> str | None:
     value = text.strip()
-    return None if value in ("", "none") else value
+    if value in ("", "none"):
+        return None
+    if value not in known:
+        raise ValueError(f"unknown operator {value!r} (known: {', '.join(known)})")
+    return value
 
 
 def parse_fll(text: str, source: str = "<string>") -> EngineSpec:
@@ -122,7 +127,7 @@ def _variable_key(var, key: str, value: str, fail) -> None:
 
 def _output_key(var: OutputVariable, key: str, value: str, fail) -> None:
     if key == "aggregation" or key == "accumulation":
-        var.aggregation = _norm(value)
+        var.aggregation = _norm(value, SNORMS)
     elif key == "defuzzifier":
         parts = value.split()
         if not parts or parts[0] == "none":
@@ -143,11 +148,11 @@ def _rule_block_key(block: RuleBlock, key: str, value: str, number: int, pending
     if key == "enabled":
         block.enabled = _boolean(value)
     elif key == "conjunction":
-        block.conjunction = _norm(value)
+        block.conjunction = _norm(value, TNORMS)
     elif key == "disjunction":
-        block.disjunction = _norm(value)
+        block.disjunction = _norm(value, SNORMS)
     elif key == "implication" or (key == "activation" and value in ("Minimum", "AlgebraicProduct")):
-        block.implication = _norm(value)  # fuzzylite 5 called the implication "activation"
+        block.implication = _norm(value, TNORMS)  # fuzzylite 5 called the implication "activation"
     elif key == "activation":
         if value not in ("General", "none", ""):
             raise fail(f"unsupported activation method {value!r} (only General)")

@@ -66,7 +66,9 @@ class _Parser:
                 raise self.fail(f"weight {raw!r} is not a number") from None
         if self.peek() is not None:
             raise self.fail(f"unexpected {self.peek()!r}")
-        return Rule(antecedent, tuple(consequents), weight, text=" ".join(self.tokens))
+        return Rule(
+            antecedent, tuple(consequents), weight, rule_text(antecedent, consequents, weight)
+        )
 
     def disjunction(self) -> Expression:
         node = self.conjunction()
@@ -113,3 +115,17 @@ class _Parser:
 def parse_rule(text: str, spec: EngineSpec) -> Rule:
     """Parse one rule against the variables of `spec` (which must already hold them)."""
     return _Parser(text, spec).rule()
+
+
+def expression_text(node: Expression, parent: str | None = None) -> str:
+    if isinstance(node, Proposition):
+        return node.text()
+    text = f"{expression_text(node.left, node.op)} {node.op} {expression_text(node.right, node.op)}"
+    return f"({text})" if parent is not None and parent != node.op else text
+
+
+def rule_text(antecedent: Expression, consequents, weight: float) -> str:
+    """Canonical text of a rule (the same whatever file format it came from)."""
+    then = " and ".join(p.text() for p in consequents)
+    text = f"if {expression_text(antecedent)} then {then}"
+    return text if weight == 1.0 else f"{text} with {weight:g}"

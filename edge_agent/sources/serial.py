@@ -109,16 +109,31 @@ class SerialSource:
             if splitter.overlong > overlong:
                 self.counters.inc("serial", "received", n=splitter.overlong - overlong)
                 self.counters.inc("serial", "discarded", "too_long", splitter.overlong - overlong)
-            for line in lines:
-                self._line(line)
+            if lines:
+                self._lines(lines)
 
-    def _line(self, line: bytes) -> None:
-        self.counters.inc("serial", "received")
-        try:
-            frame = frames.decode(line)
-        except frames.FrameError as exc:
-            self.counters.inc("serial", "discarded", exc.reason)
-            log.debug("%s: bad frame (%s): %r", self.path, exc, line[:80])
-            return
-        self.committer.submit([from_frame(frame, time.time(), self.name)])
-        self.counters.inc("serial", "sent")
+    def _lines(self, lines: list[bytes]) -> None:
+        """Decode a read's complete lines and submit them together (one queue entry)."""
+        now = time.time()
+        candidates = []
+        received = len(lines)
+        for raw in lines:
+            line = raw
+            start = line.rfind(b"$")
+            if start > 0:
+                # A node reset mid-frame: the cut frame runs into the next one
+                # ("$1,R,…,h=6$1,H,…"). Count the cut part, resynchronise on the last '$'.
+                received += 1
+                self.counters.inc("serial", "discarded", "cut")
+                line = line[start:]
+            try:
+                frame = frames.decode(line)
+            except frames.FrameError as exc:
+                self.counters.inc("serial", "discarded", exc.reason)
+                log.debug("%s: bad frame (%s): %r", self.path, exc, line[:80])
+                continue
+            candidates.append(from_frame(frame, now, self.name))
+        self.counters.inc("serial", "received", n=received)
+        if candidates:
+            self.committer.submit(candidates)
+            self.counters.inc("serial", "sent", n=len(candidates))

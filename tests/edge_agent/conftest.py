@@ -56,12 +56,26 @@ class Ingest:
 
     def start(self) -> None:
         flags = [x for k, v in self.serve_flags.items() for x in (f"--{k.replace('_', '-')}", v)]
-        cmd = [sys.executable, "-m", "ingest.cli", "--var-dir", str(self.var_dir), "serve",
-               "--host", "127.0.0.1", "--port", str(self.port), *flags]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "ingest.cli",
+            "--var-dir",
+            str(self.var_dir),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *flags,
+        ]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: http_ok(f"{self.url}/healthz") or self.proc.poll() is not None, 30,
-                 "ingest to answer /healthz")  # fmt: skip
+        wait_for(
+            lambda: http_ok(f"{self.url}/healthz") or self.proc.poll() is not None,
+            30,
+            "ingest to answer /healthz",
+        )
         assert self.proc.poll() is None, self.log.read_text()[-2000:]
 
     def stop(self) -> None:
@@ -143,8 +157,15 @@ class AgentProc:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "edge_agent", "run", "--state-dir", str(self.state_dir),
-               *self.args]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "edge_agent",
+            "run",
+            "--state-dir",
+            str(self.state_dir),
+            *self.args,
+        ]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
@@ -158,9 +179,20 @@ class AgentProc:
 
     def status(self) -> dict[str, Any]:
         done = subprocess.run(
-            [sys.executable, "-m", "edge_agent", "status", "--state-dir", str(self.state_dir),
-             "--json"], capture_output=True, text=True, cwd=ROOT, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "edge_agent",
+                "status",
+                "--state-dir",
+                str(self.state_dir),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         if done.returncode != 0:
             return {}
         return json.loads(done.stdout)

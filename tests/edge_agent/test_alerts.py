@@ -8,9 +8,16 @@ BANDS = {"temperature": (18.0, 30.0)}
 
 
 def reading(seq: int, score: float, label: str, temperature: float = 25.0) -> dict:
-    return {"id": f"r{seq}", "ts": "2025-05-10T06:10:10.250Z", "gateway_id": "gw",
-            "node_id": "orchid-01", "profile": "orchid", "values": {"temperature": temperature},
-            "score": score, "label": label}  # fmt: skip
+    return {
+        "id": f"r{seq}",
+        "ts": "2025-05-10T06:10:10.250Z",
+        "gateway_id": "gw",
+        "node_id": "orchid-01",
+        "profile": "orchid",
+        "values": {"temperature": temperature},
+        "score": score,
+        "label": label,
+    }
 
 
 def kinds(alerts: list[dict]) -> list[tuple[str, str]]:

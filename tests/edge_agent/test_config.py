@@ -37,19 +37,28 @@ def test_example_config_is_valid() -> None:
 def test_bad_config_names_what_is_wrong(tmp_path: Path, toml: str, message: str) -> None:
     path = tmp_path / "c.toml"
     base = "[agent]\ngateway_id = 'gw-1'\n" if "[agent]" not in toml else ""
-    path.write_text(base + toml + "\n[uplink]\ningest_url = 'http://x'\ntoken = 't'\n"
-                    if "[uplink]" not in toml else base + toml)  # fmt: skip
+    path.write_text(
+        base + toml + "\n[uplink]\ningest_url = 'http://x'\ntoken = 't'\n"
+        if "[uplink]" not in toml
+        else base + toml
+    )
     with pytest.raises(cfg.ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        cfg.validate(cfg.apply_overrides(cfg.load(path), {"ingest_url": "http://x",
-                                                           "token": "t"}))  # fmt: skip
+        cfg.validate(cfg.apply_overrides(cfg.load(path), {"ingest_url": "http://x", "token": "t"}))
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("[agent]\ngateway_id = 'gw-file'\n[uplink]\nbatch_interval = 600.0\n"
-                    "codec = 'xz'\n")  # fmt: skip
-    flags = {"gateway_id": "gw-flag", "batch_interval": 10.0, "serial": ["/dev/a", "/dev/b"],
-             "ingest_url": "http://127.0.0.1:1", "token": "tok", "codec": None}  # fmt: skip
+    path.write_text(
+        "[agent]\ngateway_id = 'gw-file'\n[uplink]\nbatch_interval = 600.0\ncodec = 'xz'\n"
+    )
+    flags = {
+        "gateway_id": "gw-flag",
+        "batch_interval": 10.0,
+        "serial": ["/dev/a", "/dev/b"],
+        "ingest_url": "http://127.0.0.1:1",
+        "token": "tok",
+        "codec": None,
+    }
     config = cfg.validate(cfg.apply_overrides(cfg.load(path), flags))
     assert config.agent.gateway_id == "gw-flag"
     assert config.uplink.batch_interval == 10.0
@@ -62,12 +71,18 @@ def test_config_check_cli_exits_2_and_names_the_key(tmp_path: Path) -> None:
     path.write_text("[agent]\ngateway_id = 'gw-1'\nstate_dri = '/tmp/x'\n")
     done = subprocess.run(
         [sys.executable, "-m", "edge_agent", "config", "check", "--config", str(path)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 2
     assert "unknown key 'state_dri' in [agent]" in done.stderr
     ok = subprocess.run(
         [sys.executable, "-m", "edge_agent", "config", "check", "--config", str(EXAMPLE)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr

@@ -20,14 +20,32 @@ def test_frames_from_two_ptys_reach_the_ingest_exactly_once(
 ) -> None:
     orchid = FakeNodePort(tmp_path / "orchid0")
     rice = FakeNodePort(tmp_path / "rice0")
-    agent = agent_factory([
-        "--gateway-id", GATEWAY, "--serial", str(orchid.path), "--serial", str(rice.path),
-        "--ingest-url", ingest.url, "--token", ingest.token, "--batch-interval", "1",
-        "--codec", "gzip",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--gateway-id",
+            GATEWAY,
+            "--serial",
+            str(orchid.path),
+            "--serial",
+            str(rice.path),
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "1",
+            "--codec",
+            "gzip",
+        ]
+    )
     agent.start()
-    wait_for(lambda: "connected" in agent.log.read_text() and
-             agent.log.read_text().count("connected") >= 2, 20, "both ports open")  # fmt: skip
+    wait_for(
+        lambda: (
+            "connected" in agent.log.read_text() and agent.log.read_text().count("connected") >= 2
+        ),
+        20,
+        "both ports open",
+    )
     orchid.write(orchid.frame("H", "orchid-01", 3, 0, info={"k": "orchid", "iv": "1s"}))
     rice.write(rice.frame("H", "paddy-7", 1, 0, info={"k": "rice", "iv": "1s"}))
     for seq in range(1, 31):
@@ -93,11 +111,24 @@ def test_agent_starts_without_the_ingest_and_delivers_once_it_is_up(
     web = free_port()
     config = tmp_path / "agent.toml"
     config.write_text("[uplink]\nbackoff_max_seconds = 2.0\nbatch_interval = 999.0\n")
-    agent = agent_factory([
-        "--config", str(config), "--gateway-id", GATEWAY, "--serial", str(node_port.path),
-        "--ingest-url", ingest.url,
-        "--token", ingest.token, "--batch-interval", "0.5", "--http-listen", f"127.0.0.1:{web}",
-    ])  # fmt: skip
+    agent = agent_factory(
+        [
+            "--config",
+            str(config),
+            "--gateway-id",
+            GATEWAY,
+            "--serial",
+            str(node_port.path),
+            "--ingest-url",
+            ingest.url,
+            "--token",
+            ingest.token,
+            "--batch-interval",
+            "0.5",
+            "--http-listen",
+            f"127.0.0.1:{web}",
+        ]
+    )
     agent.start()
     wait_for(lambda: "connected" in agent.log.read_text(), 20, "port open")
     for seq in range(1, 21):

@@ -47,8 +47,9 @@ def test_json_errors_name_the_field(payload: object, message: str) -> None:
 
 
 def test_frame_failed_sensor_is_absent_and_flagged() -> None:
-    line = frames.encode(frames.Frame("R", "orchid-01", "1.0.0", 1, 4, {"temperature": 25.0},
-                                      ("humidity",)))  # fmt: skip
+    line = frames.encode(
+        frames.Frame("R", "orchid-01", "1.0.0", 1, 4, {"temperature": 25.0}, ("humidity",))
+    )
     cand = from_frame(frames.decode(line), 5.0, "serial:x")
     assert cand.values == {"temperature": 25.0}
     assert cand.flags == ["sensor_failed:humidity"]
@@ -56,7 +57,9 @@ def test_frame_failed_sensor_is_absent_and_flagged() -> None:
 
 def test_out_of_range_keeps_the_value_and_flags_it() -> None:
     assert range_flags({"soil_ph": 15.2, "humidity": 55.0, "lat": -91.0}) == [
-        "out_of_range:soil_ph", "out_of_range:lat"]  # fmt: skip
+        "out_of_range:soil_ph",
+        "out_of_range:lat",
+    ]
     assert range_flags({"unknown_sensor": 1e9}) == []
 
 
@@ -75,8 +78,11 @@ def test_dedupe_by_node_boot_seq_with_a_bounded_window() -> None:
 
 
 def test_reading_ids_are_deterministic_and_contract_valid() -> None:
-    cand = from_json({"node_id": "rice-07", "boot": 3, "seq": 18211, "values": {"gas": 3.99}},
-                     1746857410.25, "http")[0]  # fmt: skip
+    cand = from_json(
+        {"node_id": "rice-07", "boot": 3, "seq": 18211, "values": {"gas": 3.99}},
+        1746857410.25,
+        "http",
+    )[0]
     reading = ident.to_reading("gw-subak-01", cand, "rice")
     assert reading["id"] == wire.reading_id("gw-subak-01", "rice-07", 3, 18211)
     assert reading["ts"] == "2025-05-10T06:10:10.250Z"
@@ -102,8 +108,9 @@ def test_scorer_keeps_readings_when_a_profile_cannot_load() -> None:
 
 
 def test_scorer_uses_the_real_orchid_profile() -> None:
-    readings = [{"values": {"temperature": 27.73, "humidity": 64.57, "light": 302.691},
-                 "flags": []}]  # fmt: skip
+    readings = [
+        {"values": {"temperature": 27.73, "humidity": 64.57, "light": 302.691}, "flags": []}
+    ]
     assert Scorer().score("orchid", readings) == 1
     assert readings[0]["label"] == "optimal"
     assert readings[0]["score"] == pytest.approx(84.7348, abs=1e-3)  # spec's worked value

@@ -1,0 +1,7 @@
+"""Entry point for `python -m fuzzy`."""
+
+import sys
+
+from fuzzy.cli import main
+
+sys.exit(main())
