@@ -102,8 +102,9 @@ def test_round_trip_and_single_byte_corruption(
     assert isinstance(decoded, Frame)
     assert (decoded.node_id, decoded.boot, decoded.seq) == (node, boot, seq)
     assert set(decoded.values) == set(vals)
-    # one corrupted byte inside the frame: CRC-16 catches every single-byte error
-    pos = 1 + flip % (len(line) - 3)
+    # one corrupted byte of the body: CRC-16 catches every single-byte error there (the CRC
+    # digits themselves are excluded: 'd' and 'D' are the same hex digit)
+    pos = 1 + flip % (line.rindex(b"*") - 1)
     corrupted = line[:pos] + bytes([(line[pos] + 1 + flip % 255) % 256]) + line[pos + 1 :]
     if corrupted != line:
         assert isinstance(_decode_or_error(corrupted), FrameError)
