@@ -334,7 +334,7 @@ def disk_full(work: Path, plan: Plan, rng: random.Random) -> dict[str, Any]:
             watchdog_restart = {"lost_before": figures["lost"], "alive": rig.agent.alive()}
             rig.agent.kill9()
             rig.agent.start()
-            figures = rig.drain()
+            figures = rig.drain(timeout=45)
         return {
             "disk_mb": plan.disk_mb,
             "time_to_full_s": time_to_full,
