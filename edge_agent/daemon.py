@@ -103,7 +103,11 @@ class Agent:
             from edge_agent.sinks.mqtt import MqttUplink
 
             return MqttUplink(self.gateway_id, u)
-        return HttpUplink(u.ingest_url, u.token, u.timeout_seconds)
+        return HttpUplink(u.ingest_url, u.token, u.timeout_seconds, self._gateway_status)
+
+    def _gateway_status(self) -> dict[str, int]:
+        rows, payload = self.buffer.depth()
+        return {"buffer_rows": rows, "buffer_bytes": payload, "nodes": len(self.committer.nodes)}
 
     # ---- context for the web app ------------------------------------------------------
     def set_interval(self, seconds: float) -> None:

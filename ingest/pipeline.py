@@ -5,6 +5,7 @@ carry the HTTP status the uplink spec assigns them.
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from collections.abc import Iterator
@@ -145,8 +146,6 @@ def run_batch(
             raise BatchError(
                 413, f"compressed body of {len(body)} bytes exceeds {limits.max_compressed}"
             )
-        import io
-
         body = io.BytesIO(body)
     reader = _CountingReader(body, limits.max_compressed)
     clock = {"decompress": 0.0}

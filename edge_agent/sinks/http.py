@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -39,10 +40,17 @@ def parse_server_timing(value: str | None) -> dict[str, float]:
 
 
 class HttpUplink:
-    def __init__(self, ingest_url: str, token: str, timeout: float) -> None:
+    def __init__(
+        self,
+        ingest_url: str,
+        token: str,
+        timeout: float,
+        gateway_status: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.url = ingest_url.rstrip("/") + "/v1/batches"
         self.token = token
         self.timeout = timeout
+        self.gateway_status = gateway_status  # the ingest's optional X-Gateway-* headers
         self.session = requests.Session()
 
     def send(self, batch_id: str, body: bytes, encoding: str) -> SendResult:
@@ -52,6 +60,11 @@ class HttpUplink:
             "Content-Encoding": encoding,
             "Idempotency-Key": batch_id,
         }
+        if self.gateway_status is not None:
+            status = self.gateway_status()
+            headers["X-Gateway-Buffer-Rows"] = str(status["buffer_rows"])
+            headers["X-Gateway-Buffer-Bytes"] = str(status["buffer_bytes"])
+            headers["X-Gateway-Nodes"] = str(status["nodes"])
         try:
             resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

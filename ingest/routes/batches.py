@@ -62,8 +62,8 @@ def _handle(svc: Any, gateway_id: str) -> Any:
         headers = (
             {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else {}
         )
-        if exc.status == 413:
-            headers["Connection"] = "close"  # the rest of the body is not read
+        if exc.status == 413 and not _drain(settings.max_compressed):
+            headers["Connection"] = "close"
         raise ApiError(exc.status, exc.message, headers, **exc.extra) from None
     result = report.outcome.result
     metrics = svc.metrics
@@ -85,6 +85,20 @@ def _handle(svc: Any, gateway_id: str) -> Any:
         f"{name};dur={ms:.2f}" for name, ms in report.timings_ms.items()
     )
     return response
+
+
+def _drain(limit: int) -> bool:
+    """Read and drop what is left of a refused body (at most `limit` + 1 MiB), so a proxy in
+    front (nginx streams bodies) sees the request consumed and passes our 413 on instead of
+    a 502 for a reset connection. True when the body was read to its end."""
+    budget = limit + 2**20
+    stream = request.stream
+    while budget > 0:
+        chunk = stream.read(min(65536, budget))
+        if not chunk:
+            return True
+        budget -= len(chunk)
+    return False
 
 
 def _record(svc: Any, gateway_id: str, report: pipeline.BatchReport) -> None:

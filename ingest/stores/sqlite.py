@@ -64,7 +64,7 @@ class SqliteStore:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA cache_size=-16384")  # 16 MiB per connection (per thread)
             self._local.conn = conn
         return conn
 

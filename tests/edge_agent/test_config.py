@@ -86,3 +86,15 @@ def test_config_check_cli_exits_2_and_names_the_key(tmp_path: Path) -> None:
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_status_without_state_says_so(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "edge_agent", "status", "--state-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "no agent state at" in done.stderr
