@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         results["scenarios"][name] = run_scenario(name, plan, args.seed + i, base)
         print(f"[chaos] {name}: {json.dumps(results['scenarios'][name])}", flush=True)
     if not args.no_fuzz:
-        examples = args.fuzz_examples or (300 if args.short else 3000)
+        examples = args.fuzz_examples or (300 if args.short else 2000)
         print(f"[chaos] fuzz with {examples} examples per property ...", flush=True)
         results["fuzz"] = run_fuzz(examples, args.out)
     results["seconds"] = round(time.monotonic() - started, 1)
