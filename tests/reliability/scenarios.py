@@ -55,6 +55,7 @@ class Plan:
     replug_cycles: int
     disk_mb: int
     store_outages: list[float]
+    stall_wait: float = 30.0  # disk_full: how long a stalled agent is given before a restart
 
 
 FULL = Plan(
@@ -66,6 +67,7 @@ FULL = Plan(
     store_outages=[30.0, 15.0],
 )
 SHORT = Plan(
+    stall_wait=10.0,
     kill_cycles=10,
     outages=[5.0],
     broker_restarts=2,
@@ -323,10 +325,12 @@ def disk_full(work: Path, plan: Plan, rng: random.Random) -> dict[str, Any]:
         accepting = False
         with contextlib.suppress(TimeoutError):
             accepting = wait_for(
-                lambda: len(rig.ledger.acked) > acked_before + 200, 30, "the agent to accept again"
+                lambda: len(rig.ledger.acked) > acked_before + 200,
+                plan.stall_wait,
+                "the agent to accept again",
             )
         rig.stop_nodes()
-        figures = rig.drain(timeout=30)
+        figures = rig.drain(timeout=plan.stall_wait)
         watchdog_restart = None
         if figures["lost"]:
             # What systemd does when the agent withholds its watchdog ping (edge_agent/systemd):
@@ -334,7 +338,7 @@ def disk_full(work: Path, plan: Plan, rng: random.Random) -> dict[str, Any]:
             watchdog_restart = {"lost_before": figures["lost"], "alive": rig.agent.alive()}
             rig.agent.kill9()
             rig.agent.start()
-            figures = rig.drain(timeout=45)
+            figures = rig.drain(timeout=plan.stall_wait * 1.5)
         return {
             "disk_mb": plan.disk_mb,
             "time_to_full_s": time_to_full,
