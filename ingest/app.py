@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ingest.auth import TokenStore
 from ingest.metrics import Metrics
+from ingest.ratelimit import RateLimiter
 from ingest.settings import Settings
 from ingest.stores import open_store
 from ingest.stores.base import Store
@@ -27,6 +28,7 @@ class Services:
     store: Store
     metrics: Metrics
     notifier: Any = None  # ingest.notify.Notifier when a feed is configured
+    limiter: RateLimiter | None = None  # per-token request rate (ingest/ratelimit.py)
 
 
 def services() -> Services:
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         tokens=TokenStore(settings.tokens_db),
         store=open_store(settings.store_url, var_dir=settings.var_dir),
         metrics=Metrics(),
+        limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
     )
     from ingest.notify.service import build_notifier
 

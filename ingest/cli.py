@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     serve.add_argument("--max-compressed", type=int, help="bytes (default 16 MiB)")
     serve.add_argument("--max-decompressed", type=int, help="bytes (default 256 MiB)")
+    serve.add_argument("--rate-limit", type=float, help="requests/s per token and worker; 0 = off")
+    serve.add_argument("--rate-burst", type=float, help="requests a token may send at once")
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -78,6 +80,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         kwargs["tokens_db"] = tokens_db
     for name in ("max_compressed", "max_decompressed"):
         if getattr(args, name, None):
+            kwargs[name] = getattr(args, name)
+    for name in ("rate_limit", "rate_burst"):
+        if getattr(args, name, None) is not None:
             kwargs[name] = getattr(args, name)
     from dataclasses import replace
 

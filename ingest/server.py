@@ -24,6 +24,8 @@ def export(settings: Settings) -> None:
     os.environ["INGEST_MQTT"] = settings.mqtt_url
     os.environ["INGEST_MAX_COMPRESSED"] = str(settings.max_compressed)
     os.environ["INGEST_MAX_DECOMPRESSED"] = str(settings.max_decompressed)
+    os.environ["INGEST_RATE_LIMIT"] = str(settings.rate_limit)
+    os.environ["INGEST_RATE_BURST"] = str(settings.rate_burst)
 
 
 class IngestServer(BaseApplication):

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ingest.ratelimit import DEFAULT_BURST, DEFAULT_RATE
+
 MiB = 2**20
 DEFAULT_MAX_COMPRESSED = 16 * MiB
 DEFAULT_MAX_DECOMPRESSED = 256 * MiB
@@ -25,6 +27,8 @@ class Settings:
     max_compressed: int = DEFAULT_MAX_COMPRESSED
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED
     silent_sweep_s: float = 30.0  # how often the server checks for silent nodes; 0 = never
+    rate_limit: float = DEFAULT_RATE  # requests/s per token and worker (ratelimit.py); 0 = off
+    rate_burst: float = DEFAULT_BURST
 
     def resolved(self) -> Settings:
         """Fill the defaults that depend on var_dir (and the INGEST_* environment)."""
@@ -59,4 +63,6 @@ def settings_from_env() -> Settings:
     return Settings(
         max_compressed=int(env.get("INGEST_MAX_COMPRESSED", DEFAULT_MAX_COMPRESSED)),
         max_decompressed=int(env.get("INGEST_MAX_DECOMPRESSED", DEFAULT_MAX_DECOMPRESSED)),
+        rate_limit=float(env.get("INGEST_RATE_LIMIT", DEFAULT_RATE)),
+        rate_burst=float(env.get("INGEST_RATE_BURST", DEFAULT_BURST)),
     ).resolved()

@@ -37,6 +37,16 @@ def authenticate(kind: str) -> Principal:
     principal = services().tokens.verify(token)
     if principal is None:
         raise ApiError(401, "unknown or revoked token")
+    limiter = services().limiter
+    decision = limiter.check(principal.token_id) if limiter is not None else None
+    if decision is not None and not decision.allowed:
+        services().metrics.inc("ingest_rate_limited_total", help="requests refused 429 per token")
+        raise ApiError(
+            429,
+            f"rate limit of {limiter.rate:g} requests/s (burst {limiter.burst:g}) for this token"
+            f" exceeded; retry after {decision.retry_after_header} s",
+            {"Retry-After": decision.retry_after_header},
+        )
     if principal.kind != kind:
         raise ApiError(403, f"a {principal.kind} token cannot do this; it needs a {kind} token")
     return principal
