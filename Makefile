@@ -8,9 +8,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Real servers and the firmware toolchain the integration tests run (see tests/servers.py).
 APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics influxdb influxdb-client \
 	postgresql gcc-avr avr-libc arduino-core-avr simavr libsimavr-dev libsimavr-examples \
-	socat systemd nodejs
+	socat systemd nodejs nginx-light
 
-.PHONY: demo test lint format system-deps clean
+.PHONY: demo test chaos lint format system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(VENV)/.installed-dev system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+## chaos: the full reliability suite (kill -9, outages, replug, disk full, fuzzing), < 20 min
+chaos: $(VENV)/.installed-dev system-deps
+	$(BIN)/python scripts/chaos.py
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
