@@ -99,8 +99,10 @@ def start_ingest(work: Path, gateways: int, workers: int = 2) -> tuple[Server, P
     tokens_path.write_text(json.dumps(tokens))
     port = free_port()
     log_path = work / "ingest.log"
+    # --rate-limit 0: a load test measures capacity, not the per-token limit
     cmd = [_bin("ingest"), "--var-dir", str(var_dir), "serve", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers)]  # fmt: skip
+           "--port", str(port), "--workers", str(workers),
+           "--rate-limit", "0"]  # fmt: skip
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", proc, log_path)

@@ -158,6 +158,7 @@ class VictoriaMetrics(Server):
             f"-httpListenAddr=127.0.0.1:{self.port}",
             f"-storageDataPath={self.data_dir / 'data'}",
             "-search.latencyOffset=0s",
+            "-retentionPeriod=100y",  # the default (1 month) drops test data stamped in the past
             "-loggerLevel=WARN",
         ]
 
@@ -230,6 +231,13 @@ class PostgreSQL(Server):
     def popen_options(self) -> dict[str, str]:
         return self._as_postgres()
 
+    def ready(self) -> bool:
+        # The port opens while the cluster is still "starting up" and refusing connections.
+        if not port_open(self.port):
+            return False
+        check = [str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        return subprocess.run(check, check=False).returncode == 0
+
     def start(self, timeout: float = 30) -> Server:
         if os.geteuid() == 0:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -244,5 +252,5 @@ BINARIES = {
     Mosquitto: ("mosquitto",),
     VictoriaMetrics: ("victoria-metrics",),
     InfluxDB1: ("influxd",),
-    PostgreSQL: (str(PG_BIN / "postgres"), str(PG_BIN / "initdb")),
+    PostgreSQL: (str(PG_BIN / "postgres"), str(PG_BIN / "initdb"), str(PG_BIN / "pg_isready")),
 }
