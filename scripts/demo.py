@@ -155,6 +155,7 @@ def print_summary(gateway: dict[str, Any], cloud: dict[str, Any]) -> None:
         f"  frames rejected              {gateway['frames_rejected_total']}"
         + "".join(f"  {reason}: {n}" for reason, n in sorted(gateway["frames_rejected"].items())),
         f"  readings scored (fuzzy)      {gateway['readings_scored']}",
+        f"  readings buffered (durable)  {gateway['readings_buffered']}",
         f"  readings still buffered      {gateway['readings_pending']}",
         f"  batches shipped              {gateway['batches_sent']}",
         f"  bytes before compression     {raw}",

@@ -21,34 +21,61 @@ from tests import servers
 pytestmark = pytest.mark.integration
 
 
-def _client(broker: servers.Server, client_id: str, clean: bool) -> mqtt.Client:
+def _client(
+    broker: servers.Server,
+    client_id: str,
+    clean: bool,
+    on_message: queue.Queue[tuple[str, bytes, int]] | None = None,
+) -> mqtt.Client:
+    """A client whose CONNACK has arrived (loop running), or a failure naming why; messages
+    go to `on_message` from the first one (a persistent session's queue arrives at once)."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean,
     )
+    if on_message is not None:
+        client.on_message = lambda _c, _u, msg: on_message.put((msg.topic, msg.payload, msg.qos))
+    connacks: queue.Queue[object] = queue.Queue()
+    client.on_connect = lambda _c, _u, _f, reason, _p: connacks.put(reason)
+    client.loop_start()
     client.connect(broker.host, broker.port)
+    try:
+        reason = connacks.get(timeout=15)
+    except queue.Empty:
+        reason = "no CONNACK within 15 s"
+    if getattr(reason, "is_failure", True):
+        client.loop_stop()
+        pytest.fail(
+            f"{client_id}: connect to {broker.name}:{broker.port}: {reason}\n{_log(broker)}"
+        )
     return client
 
 
-def _collector(client: mqtt.Client) -> queue.Queue[tuple[str, bytes, int]]:
-    received: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
-    client.on_message = lambda _c, _u, msg: received.put((msg.topic, msg.payload, msg.qos))
-    return received
+def _log(broker: servers.Server) -> str:
+    alive = broker.proc is not None and broker.proc.poll() is None
+    tail = broker.log_path.read_text(errors="replace")[-2000:] if broker.log_path.exists() else ""
+    return f"broker alive: {alive}; its log ends:\n{tail}"
+
+
+def _subscribe(client: mqtt.Client, topic: str) -> None:
+    """Subscribe at QoS 1 and wait for the SUBACK."""
+    subacks: queue.Queue[object] = queue.Queue()
+    client.on_subscribe = lambda _c, _u, _mid, codes, _p: subacks.put(codes)
+    client.subscribe(topic, qos=1)
+    codes = subacks.get(timeout=15)
+    assert all(not c.is_failure for c in codes), codes
 
 
 def test_mosquitto_delivers_qos1(mosquitto: servers.Server) -> None:
-    sub = _client(mosquitto, "sub-qos1", clean=True)
-    received = _collector(sub)
-    sub.loop_start()
-    sub.subscribe("t/qos1", qos=1)[0]
-    time.sleep(0.3)
+    received: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
+    sub = _client(mosquitto, "sub-qos1", clean=True, on_message=received)
+    _subscribe(sub, "t/qos1")
     pub = _client(mosquitto, "pub-qos1", clean=True)
-    pub.loop_start()
     info = pub.publish("t/qos1", b"reading-1", qos=1)
-    info.wait_for_publish(5)
-    assert info.is_published()
-    topic, payload, qos = received.get(timeout=5)
+    info.wait_for_publish(15)
+    assert info.is_published(), _log(mosquitto)
+    topic, payload, qos = received.get(timeout=15)
     assert (topic, payload, qos) == ("t/qos1", b"reading-1", 1)
     for c in (sub, pub):
         c.loop_stop()
@@ -60,24 +87,22 @@ def test_mosquitto_keeps_a_persistent_session_across_a_restart(
 ) -> None:
     broker = mosquitto_factory()
     sub = _client(broker, "gateway-7", clean=False)
-    sub.loop_start()
-    sub.subscribe("acks/gateway-7", qos=1)
-    time.sleep(0.3)
-    sub.loop_stop()
+    _subscribe(sub, "acks/gateway-7")
     sub.disconnect()
+    sub.loop_stop()
 
     pub = _client(broker, "ingest", clean=True)
-    pub.loop_start()
-    pub.publish("acks/gateway-7", b"batch-42", qos=1).wait_for_publish(5)
-    pub.loop_stop()
+    info = pub.publish("acks/gateway-7", b"batch-42", qos=1)
+    info.wait_for_publish(15)
+    assert info.is_published(), _log(broker)
     pub.disconnect()
+    pub.loop_stop()
 
     broker.stop()  # queued QoS 1 message must survive on disk
     broker.start()
-    sub = _client(broker, "gateway-7", clean=False)
-    received = _collector(sub)
-    sub.loop_start()
-    assert received.get(timeout=5)[1] == b"batch-42"
+    received: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
+    sub = _client(broker, "gateway-7", clean=False, on_message=received)
+    assert received.get(timeout=15)[1] == b"batch-42", _log(broker)
     sub.loop_stop()
     sub.disconnect()
 
