@@ -262,6 +262,23 @@ class Buffer:
                 (error[:500], rejected, batch_id),
             )
 
+    def rekey_batch(self, batch_id: str) -> str:
+        """Give a pending batch a new id (same rows): its next upload is a new request."""
+        new_id = str(uuid.uuid4())
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("UPDATE batches SET batch_id = ? WHERE batch_id = ?", (new_id, batch_id))
+                db.execute(
+                    "UPDATE readings SET batch_id = ? WHERE batch_id = ?", (new_id, batch_id)
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return new_id
+
     def split_batch(self, batch_id: str) -> list[str]:
         """A 413: replace the batch by two halves with new ids (nothing of it was stored)."""
         with self._lock:

@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from edge_agent.buffer import Batch, Buffer
 from edge_agent.metrics import Counters
@@ -170,6 +170,8 @@ class Shipper:
         if status == 200:
             body = result.body
             rejected = body.get("rejected") or []
+            if (miscount := self._miscount(batch, body, rejected)) is not None:
+                return miscount
             c.inc("uplink", "received", n=len(batch.lines))
             if body.get("replayed"):
                 # acked before, purge lost in a crash: the ingest stored nothing new now
@@ -226,6 +228,33 @@ class Shipper:
             log.warning("ingest does not take %s (%s): re-encoding as %s", encoding, error, nxt)
             return f"re-encode 415: {error}", None
         return self._failure(f"{status or 'no answer'}: {error}", result.retry_after)
+
+    def _miscount(
+        self, batch: Batch, body: dict[str, Any], rejected: list[Any]
+    ) -> tuple[str, float] | None:
+        """A 200 must account for every line sent (accepted + duplicates + rejected). One
+        that does not (e.g. the replayed result of an earlier upload cut short, which an
+        ingest once stored as an empty batch) must not purge the rows: they go out again
+        under a new batch id, which is safe because the ingest dedupes by reading id."""
+        try:
+            accounted = int(body.get("accepted") or 0) + int(body.get("duplicates") or 0)
+        except (TypeError, ValueError):
+            accounted = -1
+        accounted += len(rejected)
+        if accounted == len(batch.lines):
+            return None
+        self.counters.inc("uplink", "errors", "miscount")
+        new_id = self.buffer.rekey_batch(batch.batch_id)
+        log.error(
+            "ingest answered 200 for batch %s but accounted for %d of its %d readings%s: "
+            "kept, resending as batch %s",
+            batch.batch_id,
+            accounted,
+            len(batch.lines),
+            " (replayed)" if body.get("replayed") else "",
+            new_id,
+        )
+        return self._failure(f"200 miscount: {accounted} of {len(batch.lines)}", None)
 
     def _failure(self, error: str, retry_after: float | None) -> tuple[str, float]:
         if self.failures == 0 or error.split(":")[0] != self.last_error.split(":")[0]:

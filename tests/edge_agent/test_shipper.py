@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from edge_agent.metrics import Counters
 from edge_agent.shipper import Shipper
 from edge_agent.sinks.http import HttpUplink, parse_retry_after, parse_server_timing
 from ingest import wire
+from ingest.stores import idledger
 from tests.edge_agent.conftest import GATEWAY, Ingest
 
 
@@ -89,3 +91,32 @@ def test_retry_after_and_server_timing_parsing() -> None:
         "parse": 2.0,
         "write": 3.25,
     }
+
+
+@pytest.mark.integration
+def test_a_200_that_does_not_account_for_the_batch_purges_nothing(
+    tmp_path: Path, ingest: Ingest
+) -> None:
+    """The chaos suite's kill -9 found it: an upload cut short was stored by the ingest as an
+    empty batch under its Idempotency-Key, so the agent's resend was answered 200 "replayed"
+    with 0 accepted and the agent purged 15 readings the cloud never had. The ingest's ledger
+    is put in that state directly here (as the older ingest left it); the agent must resend
+    the rows under a new batch id instead of purging them."""
+    buffer = Buffer(tmp_path / "gw", 2**30, "drop_oldest")
+    ids = fill(buffer, "orchid-01", 15)
+    batch = buffer.claim_batch(100)
+    db = sqlite3.connect(ingest.var_dir / "readings.sqlite3", timeout=30)
+    with db:
+        idledger.record_batch(
+            db, batch.batch_id, GATEWAY,
+            {"batch_id": batch.batch_id, "accepted": 0, "duplicates": 0, "rejected": [],
+             "replayed": False},
+        )  # fmt: skip
+    db.close()
+    counters = Counters()
+    assert shipper(buffer, ingest, "gzip", counters).flush(30) is False  # the miscount waits
+    assert buffer.depth()[0] == 15  # nothing purged
+    assert counters.get("uplink", "errors", "miscount") == 1
+    assert shipper(buffer, ingest, "gzip", counters).flush(30)  # the new batch id goes through
+    assert buffer.depth() == (0, 0)
+    assert sorted(r[0] for r in ingest.rows()) == sorted(ids)
