@@ -8,6 +8,7 @@ instead of silently running with a default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -141,9 +142,11 @@ def load(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     return from_dict(data)
@@ -156,8 +159,18 @@ def parse_host_port(text: str, what: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _check_finite(config: Config) -> None:
+    """TOML accepts nan and inf; no duration, quota or fraction of the agent can be one."""
+    for section in dataclasses.fields(config):
+        values = dataclasses.asdict(getattr(config, section.name))
+        for key, value in values.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"[{section.name}] {key} must be a finite number, got {value}")
+
+
 def validate(config: Config, *, need_uplink: bool = True) -> Config:
     """Cross-field checks; returns the config or raises ConfigError naming the key."""
+    _check_finite(config)
     a, b, u = config.agent, config.buffer, config.uplink
     if not _GATEWAY_ID.fullmatch(a.gateway_id):
         raise ConfigError(

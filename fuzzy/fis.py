@@ -162,6 +162,8 @@ def _term(value: str) -> Term:
 
 
 def _proposition(code: float, var, number: int, source: str) -> Proposition:
+    if not math.isfinite(code):
+        raise FisError(f"{source}:{number}: rule code must be a finite number, got {code}")
     index = math.floor(abs(code))
     hedge_code = round((abs(code) - index) * 100)
     if hedge_code not in (0, *HEDGE_CODES):
