@@ -11,11 +11,20 @@ Durability settings (see docs/edge-agent.md, "Durability"):
 Rows are deleted only by `ack_batch`, i.e. after the ingest's 200, or by the disk-quota
 policy (counted). A batch id is assigned and committed *before* the first send, so after a
 crash the same rows go out again under the same Idempotency-Key.
+
+Full disk (edge_agent/reserve.py): the buffer keeps a reserve file and a WAL bounded to a
+quarter of it. The first write that fails with SQLITE_FULL releases the reserve and puts
+the buffer in disk-full mode: new readings are refused (not acknowledged, so their nodes
+resend them), batches are claimed and purged in chunks that fit in the freed space, and
+the transfer log is not written. The mode ends when the reserve can be allocated again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -27,6 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.metrics import Key
+from edge_agent.reserve import Reserve, reserve_size
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "buffer.sqlite3"
 SCHEMA = """
@@ -77,6 +89,7 @@ class WriteResult:
     duplicates: int
     dropped_for_quota: int
     refused_for_quota: int
+    refused_for_disk: int = 0  # disk-full mode: not stored, not acknowledged
 
 
 @dataclass
@@ -97,6 +110,22 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _disk_guard(method: Any) -> Any:
+    """A write method of Buffer: on SQLITE_FULL, switch to disk-full mode, then re-raise."""
+
+    @functools.wraps(method)
+    def guarded(self: Buffer, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                with self._lock:
+                    self._enter_disk_full(exc)
+            raise
+
+    return guarded
+
+
 class Buffer:
     """All database access of the agent; one connection, serialised by a lock."""
 
@@ -112,8 +141,92 @@ class Buffer:
         _fsync_dir(self.dir)
         row = self._db.execute("SELECT count(*), coalesce(sum(length(line)), 0) FROM readings")
         self._rows, self._bytes = row.fetchone()
+        # Headroom: a reserve file, and a WAL checkpointed before it outgrows a quarter of it
+        # (a checkpoint may have to extend the database by what the WAL holds).
+        self.reserve = Reserve(self.dir, reserve_size(self.dir))
+        page = self._db.execute("PRAGMA page_size").fetchone()[0]
+        wal_pages = max(16, min(1000, self.reserve.size // 4 // page))
+        self._db.execute(f"PRAGMA wal_autocheckpoint={wal_pages}")
+        self._wal_bytes = wal_pages * page
+        self._next_restore = 0.0
+        self.disk_full = not self.reserve.take()
+        if self.disk_full:
+            log.error(
+                "disk full at start: no room for the %d-byte reserve in %s; refusing new"
+                " readings until there is",
+                self.reserve.size,
+                self.dir,
+            )
+
+    # ---- disk errors ------------------------------------------------------------------
+    def _rollback(self) -> None:
+        """Undo the open transaction unless SQLite already did: a COMMIT that fails on a full
+        disk rolls back by itself, and a second ROLLBACK would raise 'no transaction is
+        active' instead of the real error."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _enter_disk_full(self, exc: Exception) -> None:
+        """Lock held. Release the reserve so that the WAL can be checkpointed and acknowledged
+        batches purged; refuse new readings until the reserve is back."""
+        if self.disk_full:
+            return
+        self.disk_full = True
+        self._next_restore = time.monotonic() + 1.0
+        released = self.reserve.release()
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        log.error(
+            "disk full (%s): %s; refusing new readings (not acknowledged: nodes resend) and"
+            " shipping in chunks of <= %d rows until the reserve fits again",
+            exc,
+            f"released the {self.reserve.size}-byte reserve" if released else "no reserve left",
+            self._disk_full_rows(),
+        )
+
+    def _restore_reserve(self) -> bool:
+        """Lock held, disk-full mode: leave it if the reserve can be allocated again with room
+        left for the WAL. Tried at most once a second."""
+        now = time.monotonic()
+        if now < self._next_restore:
+            return False
+        self._next_restore = now + 1.0
+        if self._bytes <= self.reserve.size // 4 and self._free_pages() >= self.reserve.size:
+            # drained: give the free pages the purges left back to the filesystem (the copy
+            # is small now and goes through the WAL, which is truncated below)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("VACUUM")
+        wal = Path(f"{self.path}-wal")
+        # the WAL's space back too; it grows again to about the size it had
+        regrow = max(self._wal_bytes, wal.stat().st_size if wal.exists() else 0)
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # room for the reserve, the WAL and as much again for new readings (on the disk or in
+        # free pages of the file), or it would only fill up again at once
+        if self.reserve.free_bytes() + self._free_pages() < 2 * self.reserve.size + regrow:
+            return False
+        if not self.reserve.take():
+            return False
+        self.disk_full = False
+        log.warning(
+            "disk space is back: %d-byte reserve allocated again; accepting new readings",
+            self.reserve.size,
+        )
+        return True
+
+    def _free_pages(self) -> int:
+        """Bytes in the database file's free pages (left by deletes, reused by inserts)."""
+        pages = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        return pages * self._db.execute("PRAGMA page_size").fetchone()[0]
+
+    def _disk_full_rows(self) -> int:
+        """Rows per claim and per purge transaction on a full disk: a quarter of the reserve
+        in payload, so each transaction's WAL fits in the space the reserve freed."""
+        average = self._bytes / self._rows if self._rows else 1.0
+        return max(1, int(self.reserve.size / 4 / max(average, 1.0)))
 
     # ---- committer side -------------------------------------------------------------
+    @_disk_guard
     def write_group(
         self,
         readings: Sequence[Stored],
@@ -122,6 +235,9 @@ class Buffer:
     ) -> WriteResult:
         """Insert readings, counters and node state in one fsync'd transaction."""
         with self._lock:
+            refused_for_disk = 0
+            if readings and self.disk_full and not self._restore_reserve():
+                refused_for_disk, readings = len(readings), []
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -142,14 +258,16 @@ class Buffer:
                 self._write_nodes(nodes)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._rollback()
                 raise
             if inserted == len(readings):
                 self._rows += inserted
                 self._bytes += sum(len(r.line) for r in readings)
             else:
                 self._recount()
-            return WriteResult(inserted, len(readings) - inserted, dropped, refused)
+            return WriteResult(
+                inserted, len(readings) - inserted, dropped, refused, refused_for_disk
+            )
 
     def _drop_oldest(self, need: int) -> int:
         freed = dropped = 0
@@ -191,6 +309,7 @@ class Buffer:
         self._rows, self._bytes = row.fetchone()
 
     # ---- shipper side ---------------------------------------------------------------
+    @_disk_guard
     def claim_batch(self, max_rows: int) -> Batch | None:
         """The oldest unacked pending batch, else a new one over the oldest free rows."""
         with self._lock:
@@ -208,7 +327,11 @@ class Buffer:
                 "SELECT n FROM readings WHERE batch_id IS NULL ORDER BY n LIMIT 1"
             ).fetchone()
             if first is None:
+                if self.disk_full:
+                    self._restore_reserve()
                 return None
+            if self.disk_full:
+                max_rows = min(max_rows, self._disk_full_rows())
             batch_id = str(uuid.uuid4())
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -222,7 +345,7 @@ class Buffer:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._rollback()
                 raise
             return Batch(batch_id, self._lines(batch_id), 0)
 
@@ -232,28 +355,42 @@ class Buffer:
         )
         return [bytes(r[0]) for r in rows]
 
+    @_disk_guard
     def ack_batch(self, batch_id: str, deltas: dict[Key, int]) -> int:
-        """The ingest answered 200: purge the batch's rows (and only now)."""
+        """The ingest answered 200: purge the batch's rows (and only now). In disk-full mode
+        in several transactions of `_disk_full_rows()` each; if one fails, the shipper
+        retries the purge, and after a crash the rest of the batch goes out again (the
+        ingest dedupes by reading id)."""
+        purged = 0
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                size = db.execute(
-                    "SELECT count(*), coalesce(sum(length(line)), 0) FROM readings"
-                    " WHERE batch_id = ?",
-                    (batch_id,),
-                ).fetchone()
-                db.execute("DELETE FROM readings WHERE batch_id = ?", (batch_id,))
-                db.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
-                self._write_counters(deltas)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            self._rows -= size[0]
-            self._bytes -= size[1]
-            return size[0]
+            while True:
+                chunk = self._disk_full_rows() if self.disk_full else -1  # -1: no LIMIT
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    rows, size, last = db.execute(
+                        "SELECT count(*), coalesce(sum(length(line)), 0), max(n) FROM (SELECT"
+                        " n, line FROM readings WHERE batch_id = ? ORDER BY n LIMIT ?)",
+                        (batch_id, chunk),
+                    ).fetchone()
+                    db.execute(
+                        "DELETE FROM readings WHERE batch_id = ? AND n <= ?", (batch_id, last)
+                    )
+                    done = chunk < 0 or rows < chunk
+                    if done:
+                        db.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
+                        self._write_counters(deltas)
+                    db.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._rows -= rows
+                self._bytes -= size
+                purged += rows
+                if done:
+                    return purged
 
+    @_disk_guard
     def note_attempt(self, batch_id: str, error: str, *, rejected: bool = False) -> None:
         with self._lock:
             self._db.execute(
@@ -262,6 +399,7 @@ class Buffer:
                 (error[:500], rejected, batch_id),
             )
 
+    @_disk_guard
     def rekey_batch(self, batch_id: str) -> str:
         """Give a pending batch a new id (same rows): its next upload is a new request."""
         new_id = str(uuid.uuid4())
@@ -275,10 +413,11 @@ class Buffer:
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._rollback()
                 raise
         return new_id
 
+    @_disk_guard
     def split_batch(self, batch_id: str) -> list[str]:
         """A 413: replace the batch by two halves with new ids (nothing of it was stored)."""
         with self._lock:
@@ -310,12 +449,15 @@ class Buffer:
                 db.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._rollback()
                 raise
             return ids
 
+    @_disk_guard
     def log_transfer(self, entry: dict[str, Any]) -> None:
         with self._lock:
+            if self.disk_full:
+                return  # the log is for diagnosis; on a full disk the space goes to purges
             self._db.execute(
                 "INSERT INTO transfers (at, batch_id, rows, raw_bytes, compressed_bytes, codec,"
                 " stages, status, result) VALUES (:at, :batch_id, :rows, :raw_bytes,"
@@ -333,6 +475,7 @@ class Buffer:
             row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_disk_guard
     def set_setting(self, key: str, value: str) -> None:
         with self._lock:
             self._db.execute(

@@ -30,6 +30,9 @@ from edge_agent.pipeline.validate import PROFILES
 
 log = logging.getLogger(__name__)
 MAX_GROUP = 1000  # readings per transaction: bounds the transient memory of a group
+# A failed buffer write is retried with backoff (0.2, 0.4, 0.8 s ...) for this long before
+# the group's submissions are answered with an error (HTTP 503: the node resends).
+WRITE_RETRY_SECONDS = 3.0
 # Submissions waiting for the committer. Small on purpose: when the committer falls behind,
 # sources block (serial data waits in the driver, HTTP clients wait for their ack, the MQTT
 # broker holds messages) instead of the agent's memory growing.
@@ -188,10 +191,15 @@ class Committer:
         stored = [Stored(r["id"], ident.to_line(r)) for _s, r in entries]
         deltas = self.counters.take_deltas()
         try:
-            result = self.buffer.write_group(stored, deltas, [n.row() for n in dirty.values()])
+            result = self._write(stored, deltas, [n.row() for n in dirty.values()])
         except Exception as exc:
             self.counters.restore_deltas(deltas)
             self._failed(group, entries, f"buffer write failed: {exc}")
+            return
+        if result.refused_for_disk:
+            self.counters.inc("buffer", "discarded", "disk_full", result.refused_for_disk)
+            self._quota_log(f"disk full: refused {result.refused_for_disk} new readings")
+            self._failed(group, entries, "buffer disk full: refusing new readings", count=False)
             return
         if result.refused_for_quota:
             self.counters.inc("buffer", "discarded", "quota_full", result.refused_for_quota)
@@ -219,6 +227,20 @@ class Committer:
             except Exception:
                 log.exception("reading listener %r failed", listener)
 
+    def _write(self, stored: list[Stored], deltas: dict, nodes: list[dict[str, Any]]) -> Any:
+        """write_group, retried with backoff for up to WRITE_RETRY_SECONDS (a failed
+        transaction leaves nothing behind, so a retry is safe); the last error is raised."""
+        delay, deadline = 0.2, time.monotonic() + WRITE_RETRY_SECONDS
+        while True:
+            try:
+                return self.buffer.write_group(stored, deltas, nodes)
+            except Exception as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("buffer write failed (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay *= 2
+
     def _score(self, by_profile: dict[str | None, list[dict[str, Any]]]) -> None:
         for profile, readings in by_profile.items():
             self.counters.inc("score", "received", n=len(readings))
@@ -236,8 +258,8 @@ class Committer:
     def _failed(
         self, group: list[Submission], entries: list[Any], error: str, count: bool = True
     ) -> None:
-        log.error("%s (%d readings not stored)", error, len(entries))
-        if count:
+        if count:  # refusals by policy are logged by _quota_log, at most once a minute
+            log.error("%s (%d readings not stored)", error, len(entries))
             self.counters.inc("buffer", "errors", "write_failed")
             self.counters.inc("buffer", "discarded", "write_failed", len(entries))
         for _sub, reading in entries:
@@ -251,7 +273,8 @@ class Committer:
     def _quota_log(self, message: str) -> None:
         now = time.monotonic()
         if now - self._last_quota_log > 60:
-            log.warning("%s (policy %s)", message, self.buffer.quota_policy)
+            policy = "" if self.buffer.disk_full else f" (policy {self.buffer.quota_policy})"
+            log.warning("%s%s", message, policy)
             self._last_quota_log = now
 
     def _flush_counters(self) -> None:
@@ -260,9 +283,9 @@ class Committer:
             return
         try:
             self.buffer.write_group([], deltas)
-        except Exception:
+        except Exception as exc:
             self.counters.restore_deltas(deltas)
-            log.exception("could not persist counters")
+            log.warning("could not persist counters (%s); kept for the next commit", exc)
 
     def _node(self, cand: Candidate) -> NodeState:
         node = self.nodes.get(cand.node_id)

@@ -6,12 +6,16 @@ A batch goes out every `batch_interval` seconds (changeable at run time) or as s
 413 split in two and resend · 415 re-encode (gzip, then identity) · 429/503 wait Retry-After ·
 no answer / other 5xx: exponential backoff with jitter. There is no give-up: a batch stays
 in the buffer until the ingest's 200.
+
+A buffer that cannot be written (full disk, I/O error) pauses shipping with the same
+backoff; a batch acknowledged but not yet purged is purged before anything else is sent.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -69,6 +73,8 @@ class Shipper:
         self.max_rows = max_rows
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.failures = 0  # consecutive failed attempts
+        self.buffer_failures = 0  # consecutive buffer writes that failed
+        self._unpurged: set[str] = set()  # acknowledged by the ingest, purge failed
         self.last_error = ""
         self.next_due = 0.0
         self._forced: dict[str, str] = {}  # batch id -> encoding after a 415
@@ -123,10 +129,19 @@ class Shipper:
         while deadline is not None or not self._stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            batch = self.buffer.claim_batch(self.max_rows)
-            if batch is None:
-                return True
-            delay = self._send(batch)
+            try:
+                for batch_id in list(self._unpurged):
+                    self._purge(batch_id)
+                batch = self.buffer.claim_batch(self.max_rows)
+                if batch is None:
+                    return True
+                delay = self._send(batch)
+            except (sqlite3.Error, OSError) as exc:
+                delay = self._buffer_failure(exc)
+            else:
+                if self.buffer_failures:
+                    log.warning("buffer writable again after %d failures", self.buffer_failures)
+                    self.buffer_failures = 0
             if delay is None:
                 continue
             if deadline is not None or self._stop.wait(delay):
@@ -184,7 +199,6 @@ class Shipper:
             c.inc("uplink", "bytes_raw", n=raw_size)
             c.inc("uplink", "bytes_compressed", n=size)
             c.inc("uplink", "bytes_compressed", encoding, size)
-            self.buffer.ack_batch(batch.batch_id, c.take_deltas())
             self._forced.pop(batch.batch_id, None)
             if rejected:
                 log.error(
@@ -196,6 +210,8 @@ class Shipper:
             if self.failures:
                 log.info("uplink back after %d failed attempts", self.failures)
             self.failures, self.last_error = 0, ""
+            self._unpurged.add(batch.batch_id)
+            self._purge(batch.batch_id)
             replayed = " (replayed)" if body.get("replayed") else ""
             return (
                 f"ok: {body.get('accepted')} accepted, {body.get('duplicates')} dup{replayed}",
@@ -256,6 +272,37 @@ class Shipper:
         )
         return self._failure(f"200 miscount: {accounted} of {len(batch.lines)}", None)
 
+    def _purge(self, batch_id: str) -> None:
+        """Delete an acknowledged batch from the buffer (with the counters of its 200). If the
+        buffer cannot be written, the batch stays in `_unpurged` and the counters are kept
+        for the next try, which comes before anything else is claimed or sent."""
+        deltas = self.counters.take_deltas()
+        try:
+            self.buffer.ack_batch(batch_id, deltas)
+        except (sqlite3.Error, OSError):
+            self.counters.restore_deltas(deltas)
+            raise
+        self._unpurged.discard(batch_id)
+
+    def _buffer_failure(self, exc: Exception) -> float:
+        """The buffer could not be written: nothing is lost (a failed claim or note leaves the
+        batch as it was, a failed purge is retried). Wait as after a failed send."""
+        self.buffer_failures += 1
+        self.counters.inc("uplink", "errors", "buffer_write")
+        delay = self._backoff(self.buffer_failures)
+        if self.buffer_failures == 1:
+            log.error(
+                "buffer write failed (%s); %d acknowledged batch(es) to purge; shipping paused,"
+                " retrying with backoff",
+                exc,
+                len(self._unpurged),
+            )
+        return delay
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(self.backoff_max, self.backoff_initial * 2 ** min(failures - 1, 30))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
     def _failure(self, error: str, retry_after: float | None) -> tuple[str, float]:
         if self.failures == 0 or error.split(":")[0] != self.last_error.split(":")[0]:
             log.warning("uplink failing (%s); retrying forever with backoff", error)
@@ -264,6 +311,5 @@ class Shipper:
         if retry_after is not None:
             delay = retry_after + random.uniform(0, min(1.0, retry_after * 0.1 + 0.1))
         else:
-            ceiling = min(self.backoff_max, self.backoff_initial * 2 ** min(self.failures - 1, 30))
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            delay = self._backoff(self.failures)
         return f"retry in {delay:.1f}s: {error}", delay
