@@ -193,9 +193,12 @@ class Buffer:
         self._next_restore = now + 1.0
         if self._bytes <= self.reserve.size // 4 and self._free_pages() >= self.reserve.size:
             # drained: give the free pages the purges left back to the filesystem (the copy
-            # is small now and goes through the WAL, which is truncated below)
+            # is small now: built in memory, not in a temp file on this full disk, then
+            # written through the WAL, which is truncated below)
+            self._db.execute("PRAGMA temp_store=MEMORY")
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("VACUUM")
+            self._db.execute("PRAGMA temp_store=DEFAULT")
         wal = Path(f"{self.path}-wal")
         # the WAL's space back too; it grows again to about the size it had
         regrow = max(self._wal_bytes, wal.stat().st_size if wal.exists() else 0)
