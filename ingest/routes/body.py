@@ -20,7 +20,8 @@ from ingest.pipeline import BatchError
 
 class BodyReader:
     """A read-only stream over `source` that raises BatchError 400 when it ends before
-    `length` bytes (when a length was declared) and 408 when a read times out."""
+    `length` bytes (when a length was declared) or breaks off, and 408 when a read times
+    out."""
 
     def __init__(self, source: BinaryIO, length: int | None, timeout: float | None) -> None:
         self.source, self.length, self.timeout, self.count = source, length, timeout, 0
@@ -33,6 +34,12 @@ class BodyReader:
                 408,
                 f"no byte of the body arrived for {self.timeout:g} s after {self.count} bytes;"
                 " nothing stored, send the batch again",
+            ) from None
+        except OSError as exc:  # e.g. a chunked body whose connection closed mid-chunk
+            raise BatchError(
+                400,
+                f"body could not be read to its end after {self.count} bytes ({exc});"
+                " nothing stored",
             ) from None
         self.count += len(chunk)
         if not chunk and size != 0 and self.length is not None and self.count < self.length:

@@ -130,6 +130,23 @@ def test_cut_off_body_is_400_naming_the_length_and_stores_nothing(server: Ingest
     assert not _stored_seqs(server) & set(range(2000, 2100))
 
 
+@pytest.mark.parametrize("cut", ["mid-chunk", "between chunks"])
+def test_cut_off_chunked_body_is_400_and_stores_nothing(server: IngestProc, cut: str) -> None:
+    body = _readings(100, start=2200 if cut == "mid-chunk" else 2400)
+    head = _head(server, None) + f"{len(body):x}\r\n".encode()
+    half = body[: len(body) // 2] if cut == "mid-chunk" else body + b"\r\n"
+    answer = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + half)
+        sock.shutdown(socket.SHUT_WR)
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"could not be read to its end" in answer and b"nothing stored" in answer
+    time.sleep(0.5)
+    assert not _stored_seqs(server) & set(range(2200, 2600))
+
+
 def test_server_still_serves_after_a_cut_off_body(server: IngestProc) -> None:
     _send_cut_off(server, _readings(100, start=3000), str(uuid.uuid4()))
     assert _post(server, _readings(1, start=5000)).status_code == 200
