@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-decompressed", type=int, help="bytes (default 256 MiB)")
     serve.add_argument("--rate-limit", type=float, help="requests/s per token and worker; 0 = off")
     serve.add_argument("--rate-burst", type=float, help="requests a token may send at once")
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a batch body may go without a byte before a 408 (default 5; 0 = wait)",
+    )
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -81,7 +86,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     for name in ("max_compressed", "max_decompressed"):
         if getattr(args, name, None):
             kwargs[name] = getattr(args, name)
-    for name in ("rate_limit", "rate_burst"):
+    for name in ("rate_limit", "rate_burst", "body_timeout"):
         if getattr(args, name, None) is not None:
             kwargs[name] = getattr(args, name)
     from dataclasses import replace

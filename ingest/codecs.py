@@ -11,9 +11,14 @@ import io
 import lzma
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import zstandard
+
+try:  # the standard library's zstd (PEP 784), with the bz2/lzma decompressor interface
+    from compression import zstd as _zstd  # type: ignore[import-not-found]  # Python >= 3.14
+except ImportError:  # pragma: no cover - which branch runs depends on the Python version
+    from backports import zstd as _zstd
 
 ENCODINGS = ("identity", "gzip", "bzip2", "xz", "zstd")
 DEFAULT_LEVEL = {"gzip": 6, "bzip2": 9, "xz": 6, "zstd": 3}
@@ -43,29 +48,75 @@ def compress(data: bytes, encoding: str, level: int | None = None) -> bytes:
     raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
 
 
-_READERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    "identity": lambda f: f,
-    "gzip": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),
-    "bzip2": lambda f: bz2.BZ2File(f, mode="rb"),
-    "xz": lambda f: lzma.LZMAFile(f, mode="rb"),  # noqa: SIM115 - closed with its source
-    "zstd": lambda f: zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True),
+class _Decompressor(Protocol):
+    eof: bool
+    needs_input: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+# One decompressor per stream (bzip2, xz) or frame (zstd); a body may hold several back to back.
+_STREAMS: dict[str, Callable[[], _Decompressor]] = {
+    "bzip2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
+    "zstd": _zstd.ZstdDecompressor,
 }
-_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, _zstd.ZstdError)
+
+
+def _gzip(source: BinaryIO, read_size: int) -> Iterator[bytes]:
+    # GzipFile reads member after member and raises on a cut member or trailing garbage.
+    reader = gzip.GzipFile(fileobj=source, mode="rb")
+    while chunk := reader.read(read_size):
+        yield chunk
+
+
+def _streams(source: BinaryIO, new: Callable[[], _Decompressor], read_size: int) -> Iterator[bytes]:
+    """Decompress streams that follow one another to the end of `source`, `read_size` bytes
+    of output at most per chunk. The body must end exactly where a stream ends: a cut stream,
+    or bytes after one that do not start another, raise (the stdlib file readers and
+    zstandard's stream reader end quietly on one or the other)."""
+    decompressor, fed, pending = new(), False, b""
+    while True:
+        if decompressor.eof:
+            decompressor, fed, pending = new(), False, decompressor.unused_data
+        data = b""
+        if decompressor.needs_input:
+            data, pending = pending or source.read(read_size), b""
+            if not data:
+                if fed:
+                    raise EOFError("the body ends inside a compressed stream (truncated)")
+                return
+        chunk = decompressor.decompress(data, read_size)
+        fed = True
+        if chunk:
+            yield chunk
+
+
+def _chunks(source: BinaryIO, encoding: str, read_size: int) -> Iterator[bytes]:
+    if encoding == "identity":
+        return iter(lambda: source.read(read_size), b"")
+    if encoding == "gzip":
+        return _gzip(source, read_size)
+    return _streams(source, _STREAMS[encoding], read_size)
 
 
 def iter_decompressed(
     source: BinaryIO | bytes, encoding: str, limit: int, read_size: int = READ_SIZE
 ) -> Iterator[bytes]:
     """Yield decompressed chunks of at most `read_size` bytes; raise TooLarge as soon as the
-    total passes `limit`, so memory stays bounded whatever the ratio (zip bombs)."""
-    if encoding not in _READERS:
+    total passes `limit`, so memory stays bounded whatever the ratio (zip bombs), and
+    DecodeError when the body is not exactly valid data in `encoding` (cut short, damaged,
+    or followed by bytes that are not another stream)."""
+    if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
     fileobj = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    reader = _READERS[encoding](fileobj)
+    chunks = _chunks(fileobj, encoding, read_size)
     total = 0
     while True:
         try:
-            chunk = reader.read(read_size)
+            chunk = next(chunks, b"")
         except _ERRORS as exc:
             raise DecodeError(f"body is not valid {encoding}: {exc}") from None
         if not chunk:

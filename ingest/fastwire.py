@@ -21,7 +21,7 @@ from ingest import wire
 U32 = Annotated[int, msgspec.Meta(ge=0, lt=2**32)]
 Number = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_TS = re.compile(r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|6[01])\.\d{3}Z")
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
 
 
 class Reading(msgspec.Struct, omit_defaults=True):

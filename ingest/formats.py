@@ -87,7 +87,13 @@ def parse_csv(lines: Iterable[bytes]) -> tuple[list[Reading], list[Rejected]]:
         except UnicodeDecodeError:
             rejected.append({"line": number, "error": "line is not UTF-8"})
             continue
-        cells = next(csv.reader(io.StringIO(text), skipinitialspace=True))
+        try:
+            cells = next(csv.reader(io.StringIO(text), skipinitialspace=True))
+        except csv.Error as exc:  # a bare carriage return inside the line; a huge cell
+            rejected.append({"line": number, "error": f"line is not a CSV row: {exc}"})
+            if header is None:
+                return [], rejected
+            continue
         if header is None:
             header = [c.strip().lower() for c in cells]
             missing = {"id", "timestamp", "gateway_id", "node_id"} - set(header)

@@ -26,6 +26,7 @@ def export(settings: Settings) -> None:
     os.environ["INGEST_MAX_DECOMPRESSED"] = str(settings.max_decompressed)
     os.environ["INGEST_RATE_LIMIT"] = str(settings.rate_limit)
     os.environ["INGEST_RATE_BURST"] = str(settings.rate_burst)
+    os.environ["INGEST_BODY_TIMEOUT"] = str(settings.body_timeout)
 
 
 class IngestServer(BaseApplication):

@@ -15,6 +15,7 @@ from ingest.ratelimit import DEFAULT_BURST, DEFAULT_RATE
 MiB = 2**20
 DEFAULT_MAX_COMPRESSED = 16 * MiB
 DEFAULT_MAX_DECOMPRESSED = 256 * MiB
+DEFAULT_BODY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     silent_sweep_s: float = 30.0  # how often the server checks for silent nodes; 0 = never
     rate_limit: float = DEFAULT_RATE  # requests/s per token and worker (ratelimit.py); 0 = off
     rate_burst: float = DEFAULT_BURST
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # s without a byte of a batch body → 408; 0 = none
 
     def resolved(self) -> Settings:
         """Fill the defaults that depend on var_dir (and the INGEST_* environment)."""
@@ -65,4 +67,5 @@ def settings_from_env() -> Settings:
         max_decompressed=int(env.get("INGEST_MAX_DECOMPRESSED", DEFAULT_MAX_DECOMPRESSED)),
         rate_limit=float(env.get("INGEST_RATE_LIMIT", DEFAULT_RATE)),
         rate_burst=float(env.get("INGEST_RATE_BURST", DEFAULT_BURST)),
+        body_timeout=float(env.get("INGEST_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT)),
     ).resolved()

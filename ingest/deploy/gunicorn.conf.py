@@ -7,7 +7,11 @@ import os
 bind = os.environ.get("INGEST_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("INGEST_WORKERS", "2"))
 worker_class = "gthread"  # a slow uplink over GPRS must not hold the only worker
-threads = int(os.environ.get("INGEST_THREADS", "4"))
+# As many threads as batches a process may decode at once (MAX_INFLIGHT in routes/batches.py).
+# A thread waits at most INGEST_BODY_TIMEOUT (5 s) for each byte of a body, so clients that
+# stop mid-body hold threads for seconds, not for good; behind nginx (deploy/nginx-ingest.conf
+# buffers whole bodies) they never reach a thread at all.
+threads = int(os.environ.get("INGEST_THREADS", "8"))
 timeout = 120  # a 16 MiB batch over a slow link, decompressed and stored in one transaction
 graceful_timeout = 30
 keepalive = 30

@@ -80,7 +80,7 @@ class SqliteFeed:
             )
 
     def page(self, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-        start = int(cursors.decode(after, 1)[0]) if after else 0
+        start = cursors.decode_as(after, int)[0] if after else 0
         rows = (
             self._db()
             .execute(

@@ -38,7 +38,7 @@ class SupabaseFeed:
             self.client.table(self.table).insert(rows, returning=ReturnMethod.minimal).execute()
 
     def page(self, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
-        start = int(cursors.decode(after, 1)[0]) if after else 0
+        start = cursors.decode_as(after, int)[0] if after else 0
         response = (
             self.client.table(self.table)
             .select("seq,ts,gateway_id,node_id,kind,severity,message,value,reading_id")

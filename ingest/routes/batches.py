@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ingest import pipeline
+from ingest.routes.body import BodyReader, read_timeout
 from ingest.routes.common import ApiError, authenticate, error_response
 
 bp = Blueprint("batches", __name__)
@@ -36,7 +37,8 @@ def post_batch() -> Any:
     if not _inflight.acquire(blocking=False):
         raise ApiError(429, "too many batches in flight; retry later", {"Retry-After": "2"})
     try:
-        return _handle(svc, principal.subject)
+        with read_timeout(request.environ, svc.settings.body_timeout):
+            return _handle(svc, principal.subject)
     finally:
         _inflight.release()
 
@@ -54,7 +56,7 @@ def _handle(svc: Any, gateway_id: str) -> Any:
             batch_id,
             fmt,
             encoding,
-            request.stream,
+            BodyReader(request.stream, request.content_length, settings.body_timeout),
             pipeline.Limits(settings.max_compressed, settings.max_decompressed),
             content_length=request.content_length,
         )
@@ -62,8 +64,8 @@ def _handle(svc: Any, gateway_id: str) -> Any:
         headers = (
             {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else {}
         )
-        if exc.status == 413 and not _drain(settings.max_compressed):
-            headers["Connection"] = "close"
+        if exc.status == 408 or (exc.status == 413 and not _drain(settings.max_compressed)):
+            headers["Connection"] = "close"  # the rest of the body is not coming or not read
         raise ApiError(exc.status, exc.message, headers, **exc.extra) from None
     result = report.outcome.result
     metrics = svc.metrics
@@ -94,7 +96,10 @@ def _drain(limit: int) -> bool:
     budget = limit + 2**20
     stream = request.stream
     while budget > 0:
-        chunk = stream.read(min(65536, budget))
+        try:
+            chunk = stream.read(min(65536, budget))
+        except OSError:  # the body read timeout, or the client gone
+            return False
         if not chunk:
             return True
         budget -= len(chunk)

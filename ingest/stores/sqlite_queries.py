@@ -42,7 +42,7 @@ def readings(
         return _bucketed(db, query)
     where, args = _filters(query)
     if query.after:
-        ts, rid = cursors.decode(query.after, 2)
+        ts, rid = cursors.decode_as(query.after, str, str)
         where.append("(ts, id) > (?, ?)")
         args += [ts, rid]
     sql = f"SELECT {_COLUMNS} FROM readings"
@@ -66,7 +66,7 @@ def _bucketed(
     having = ""
     having_args: list[Any] = []
     if query.after:
-        after_bucket, after_node = cursors.decode(query.after, 2)
+        after_bucket, after_node = cursors.decode_as(query.after, int, str)
         having = "HAVING (bucket, node_id) > (?, ?)"
         having_args = [after_bucket, after_node]
     sql = f"""

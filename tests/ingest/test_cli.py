@@ -101,3 +101,19 @@ def test_serve_accepts_a_batch_and_stats_reports_it(tmp_path: Path) -> None:
     assert stats["batches"] == 1
     assert stats["labels"] == {"optimal": 100}
     assert stats["notifications"] == 0
+
+
+def test_body_timeout_flag_reaches_the_gunicorn_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --body-timeout` travels to the workers as INGEST_BODY_TIMEOUT (no preload)."""
+    from ingest import cli, server
+    from ingest.settings import settings_from_env
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # export() writes the environment
+    args = cli._parser().parse_args(["--var-dir", str(tmp_path), "serve", "--body-timeout", "2.5"])
+    server.export(cli._settings(args))
+    assert settings_from_env().body_timeout == 2.5
+    args = cli._parser().parse_args(["--var-dir", str(tmp_path), "serve"])
+    server.export(cli._settings(args))
+    assert settings_from_env().body_timeout == 5.0

@@ -12,7 +12,11 @@ import signal
 import ssl
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,8 +47,23 @@ def nginx_binary() -> str:
     return found
 
 
-@pytest.mark.integration
-def test_nginx_site_proxies_batches_over_tls(tmp_path: Path) -> None:
+@dataclass
+class Proxied:
+    """`ingest serve` (default settings) behind the sample nginx site, over TLS."""
+
+    https_port: int
+    upstream: int
+    context: ssl.SSLContext
+    token: str
+
+    def connect(self, timeout: float = 30) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.https_port, context=self.context, timeout=timeout
+        )
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[Proxied]:
     nginx = nginx_binary()
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -84,24 +103,63 @@ def test_nginx_site_proxies_batches_over_tls(tmp_path: Path) -> None:
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False
         wait_until(lambda: _https_ok(https_port, context), 30, "nginx", tmp_path / "error.log")
-        conn = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=30)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson",
-                   "Content-Encoding": "gzip"}  # fmt: skip
-        body = codecs.compress(wire.encode_ndjson(make_readings(20)), "gzip")
-        conn.request("POST", "/v1/batches", body, {**headers, "Idempotency-Key": str(uuid.uuid4())})
-        response = conn.getresponse()
-        assert response.status == 200
-        assert json.loads(response.read())["accepted"] == 20
-        big = os.urandom(16 * 2**20 + 1000)  # over the service's limit, under nginx's
-        conn.request("POST", "/v1/batches", big, {**headers, "Idempotency-Key": str(uuid.uuid4())})
-        response = conn.getresponse()
-        assert response.status == 413
-        assert "exceeds" in json.loads(response.read())["error"]  # the service's JSON, not nginx's
+        yield Proxied(https_port, upstream, context, token)
     finally:
         os.killpg(proxy.pid, signal.SIGTERM)
         os.killpg(server.pid, signal.SIGTERM)
         proxy.wait(10)
         server.wait(20)
+
+
+def _headers(proxied: Proxied) -> dict[str, str]:
+    return {"Authorization": f"Bearer {proxied.token}", "Content-Type": "application/x-ndjson",
+            "Content-Encoding": "gzip", "Idempotency-Key": str(uuid.uuid4())}  # fmt: skip
+
+
+@pytest.mark.integration
+def test_nginx_site_proxies_batches_over_tls(proxied: Proxied) -> None:
+    conn = proxied.connect()
+    body = codecs.compress(wire.encode_ndjson(make_readings(20)), "gzip")
+    conn.request("POST", "/v1/batches", body, _headers(proxied))
+    response = conn.getresponse()
+    assert response.status == 200
+    assert json.loads(response.read())["accepted"] == 20
+    big = os.urandom(16 * 2**20 + 1000)  # over the service's limit, under nginx's
+    conn.request("POST", "/v1/batches", big, _headers(proxied))
+    response = conn.getresponse()
+    assert response.status == 413
+    assert "exceeds" in json.loads(response.read())["error"]  # the service's JSON, not nginx's
+
+
+@pytest.mark.integration
+def test_nginx_keeps_stalled_bodies_away_from_the_service(proxied: Proxied) -> None:
+    """nginx holds each body until it is whole, so 12 uploads that stop halfway (more than
+    gunicorn's 8 threads) never reach the service: an honest batch is stored at once, and
+    the service has answered no 408 (it would have, had the bodies taken its threads)."""
+    stalled = []
+    try:
+        for _ in range(12):
+            conn = proxied.connect()
+            conn.putrequest("POST", "/v1/batches")
+            for name, value in {**_headers(proxied), "Content-Length": "100000"}.items():
+                conn.putheader(name, value)
+            conn.endheaders(b"\x1f\x8b")  # the first bytes of a gzip body, then nothing
+            stalled.append(conn)
+        time.sleep(1.0)
+        conn = proxied.connect(timeout=10)
+        started = time.monotonic()
+        body = codecs.compress(wire.encode_ndjson(make_readings(3, start_seq=100)), "gzip")
+        conn.request("POST", "/v1/batches", body, _headers(proxied))
+        response = conn.getresponse()
+        assert response.status == 200, response.read()[:300]
+        elapsed = time.monotonic() - started
+        with urllib.request.urlopen(f"http://127.0.0.1:{proxied.upstream}/metrics") as metrics:
+            text = metrics.read().decode()
+        assert 'status="408"' not in text, "stalled bodies reached gunicorn"
+        print(f"honest batch behind 12 stalled uploads, through nginx: 200 in {elapsed:.2f} s")
+    finally:
+        for conn in stalled:
+            conn.close()
 
 
 def _https_ok(port: int, context: ssl.SSLContext) -> bool:

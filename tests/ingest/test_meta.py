@@ -32,7 +32,9 @@ def test_openapi_documents_every_route(env: Env) -> None:
 
 def test_every_batch_status_of_the_spec_is_documented() -> None:
     responses = json.loads(OPENAPI.read_text())["paths"]["/v1/batches"]["post"]["responses"]
-    assert set(responses) == {"200", "400", "401", "403", "413", "415", "429", "503"}
+    spec = {"200", "400", "401", "403", "413", "415", "429", "503"}
+    beyond_spec = {"408"}  # body timeout (docs/ingest.md); the gateway retries it with backoff
+    assert set(responses) == spec | beyond_spec
 
 
 def test_healthz_and_metrics(env: Env) -> None:

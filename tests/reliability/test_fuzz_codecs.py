@@ -84,23 +84,32 @@ def test_many_concatenated_members_count_toward_the_limit(encoding: str) -> None
     assert sum(map(len, codecs.iter_decompressed(data, encoding, 4 * LIMIT))) == 40 * 64 * 1024
 
 
-TRAILING_GARBAGE = pytest.mark.xfail(
-    strict=True,
-    reason="ingest/codecs.py: the stdlib BZ2File/LZMAFile readers silently ignore bytes after "
-    "the last valid stream, so a damaged multi-stream body is cut short with a 200 "
-    "instead of a 400 (found by this suite; gzip and zstd raise)",
-)
-
-
-@pytest.mark.parametrize(
-    "encoding",
-    [
-        pytest.param(e, marks=TRAILING_GARBAGE) if e in ("bzip2", "xz") else e
-        for e in BOMB_ENCODINGS
-    ],
-)
+# bzip2 and xz used to end quietly at the last valid stream here, cutting a damaged body
+# short with a 200 (finding 9 of docs/reliability.md); every encoding must refuse it now.
+@pytest.mark.parametrize("encoding", BOMB_ENCODINGS)
 def test_valid_data_followed_by_garbage_is_an_error(encoding: str) -> None:
     data = codecs.compress(b'{"a":1}\n' * 100, encoding) + b"\x00garbage\xff" * 3
     tried(f"codecs.{encoding}")
     with pytest.raises(codecs.DecodeError, match=encoding):
         list(codecs.iter_decompressed(data, encoding, LIMIT))
+
+
+@pytest.mark.parametrize("encoding", BOMB_ENCODINGS)
+@pytest.mark.parametrize("keep", ["one byte", "half", "all but one byte"])
+def test_a_stream_cut_anywhere_is_an_error(encoding: str, keep: str) -> None:
+    """Also the second of two concatenated streams: what ends inside a stream is no body."""
+    member = codecs.compress(b'{"a":1}\n' * 100, encoding)
+    whole = concatenated(encoding, member, 2)
+    cut = {"one byte": 1, "half": len(member) // 2, "all but one byte": len(member) - 1}[keep]
+    for data in (whole[:cut], whole[: len(member) + cut]):
+        with pytest.raises(codecs.DecodeError, match=r"truncated|not valid"):
+            list(codecs.iter_decompressed(data, encoding, LIMIT))
+
+
+@pytest.mark.parametrize("encoding", codecs.ENCODINGS)
+def test_whole_streams_and_an_empty_body_decode(encoding: str) -> None:
+    payload = b'{"a":1}\n' * 100_000  # 800 KB: many output chunks per stream
+    data = concatenated(encoding, codecs.compress(payload, encoding), 3)
+    chunks = list(codecs.iter_decompressed(data, encoding, 4 * LIMIT, read_size=16 * 1024))
+    assert b"".join(chunks) == payload * 3 and max(map(len, chunks)) <= 16 * 1024
+    assert list(codecs.iter_decompressed(b"", encoding, LIMIT)) == []
