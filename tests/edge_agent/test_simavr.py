@@ -110,4 +110,8 @@ def test_simavr_orchid_node_through_the_agent(
     node = status["nodes"][0]
     assert node["profile"] == "orchid" and node["boot"] == max(r[2] for r in boots)
     # the reset may cut the frame in flight; the next frame is still read (resync on '$')
-    assert set(status["frames_rejected"]) <= {"cut"} and status["frames_rejected_total"] <= 1
+    rejected = status["frames_rejected"]
+    assert set(rejected) <= {"cut"} and status["frames_rejected_total"] <= 1, (
+        rejected,
+        agent.tail(),
+    )
