@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.notify.rules import NodeState
+from ingest.stores import writegate
 
 
 class StateStore:
@@ -18,6 +19,7 @@ class StateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._gate = writegate.gate(self.path)
         self._db().execute(
             "CREATE TABLE IF NOT EXISTS node_state (node_id TEXT PRIMARY KEY, state TEXT NOT NULL)"
         )
@@ -30,6 +32,7 @@ class StateStore:
             # Derived state: after a power cut the worst case is one alarm raised again, so
             # it does not pay an fsync per batch.
             conn.execute("PRAGMA synchronous=NORMAL")
+            self._gate.prepare(conn)
             self._local.conn = conn
         return conn
 
@@ -37,6 +40,13 @@ class StateStore:
     def locked(self, node_ids: list[str] | None) -> Iterator[dict[str, NodeState]]:
         """States of `node_ids` (all nodes when None), saved back when the block succeeds."""
         db = self._db()
+        with self._gate.lock:
+            yield from self._locked(db, node_ids)
+        self._gate.after_commit(db)
+
+    def _locked(
+        self, db: sqlite3.Connection, node_ids: list[str] | None
+    ) -> Iterator[dict[str, NodeState]]:
         db.execute("BEGIN IMMEDIATE")
         try:
             if node_ids is None:

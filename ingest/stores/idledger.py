@@ -53,8 +53,21 @@ def update_result(db: sqlite3.Connection, batch_id: str, result: dict) -> None:
 def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
     """Record the ids of `items` not stored before and return those readings (in order,
     each id once)."""
+    unique, hashes = prepare(items)
+    new = claim(db, unique, hashes)
+    return unique if new is None else [unique[i] for i in new]
+
+
+def prepare(items: list[Reading]) -> tuple[list[Reading], list[int]]:
+    """`items` each id once (in order) and their hashes: the part of a claim that needs no
+    database, done before the write transaction."""
     unique = list({r.id: r for r in items}.values())
-    hashes = [id_hash(r.id) for r in unique]
+    return unique, [id_hash(r.id) for r in unique]
+
+
+def claim(db: sqlite3.Connection, unique: list[Reading], hashes: list[int]) -> list[int] | None:
+    """Record the ids of `unique` (from `prepare`) not stored before: None when all were
+    new, else the positions of the new ones."""
     before = db.total_changes
     db.execute("SAVEPOINT claim")
     db.executemany(
@@ -63,15 +76,13 @@ def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
     )
     if db.total_changes - before == len(unique):
         db.execute("RELEASE claim")
-        return unique
+        return None
     db.execute("ROLLBACK TO claim")
     db.execute("RELEASE claim")
     return _claim_slowly(db, unique, hashes)
 
 
-def _claim_slowly(
-    db: sqlite3.Connection, unique: list[Reading], hashes: list[int]
-) -> list[Reading]:
+def _claim_slowly(db: sqlite3.Connection, unique: list[Reading], hashes: list[int]) -> list[int]:
     stored: dict[int, str] = {}
     overflow: set[str] = set()
     for start in range(0, len(unique), _CHUNK):
@@ -87,10 +98,10 @@ def _claim_slowly(
                 f"SELECT id FROM reading_id_overflow WHERE id IN ({marks})", chunk_ids
             )
         )
-    new: list[Reading] = []
+    new: list[int] = []
     id_rows: list[tuple[int, str]] = []
     overflow_rows: list[tuple[str]] = []
-    for reading, h in zip(unique, hashes, strict=True):
+    for position, (reading, h) in enumerate(zip(unique, hashes, strict=True)):
         if stored.get(h) == reading.id or reading.id in overflow:
             continue
         if h in stored:
@@ -98,7 +109,7 @@ def _claim_slowly(
         else:
             id_rows.append((h, reading.id))
             stored[h] = reading.id
-        new.append(reading)
+        new.append(position)
     db.executemany("INSERT INTO reading_ids VALUES (?, ?)", id_rows)
     db.executemany("INSERT INTO reading_id_overflow VALUES (?)", overflow_rows)
     return new

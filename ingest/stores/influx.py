@@ -27,7 +27,7 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from ingest.fastwire import Reading
-from ingest.stores import idledger, summary
+from ingest.stores import idledger, summary, writegate
 from ingest.stores.base import NotSupported, ReadingQuery, StoreUnavailable, WriteOutcome
 from ingest.stores.influx_lines import (
     batch_stats_to_line,
@@ -56,6 +56,7 @@ class InfluxStore:
         self.ledger_path = Path(ledger)
         self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._gate = writegate.gate(self.ledger_path)
         self._db().executescript(idledger.SCHEMA + summary.SCHEMA)
 
     @classmethod
@@ -82,6 +83,7 @@ class InfluxStore:
             conn = sqlite3.connect(self.ledger_path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            self._gate.prepare(conn)
             self._local.conn = conn
         return conn
 
@@ -109,32 +111,34 @@ class InfluxStore:
         rejected_total: int | None = None,
     ) -> WriteOutcome:
         db = self._db()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"influx ledger busy: {exc}") from exc
-        try:
-            previous = idledger.find_batch(db, batch_id)
-            if previous is not None:
+        with self._gate.lock:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"influx ledger busy: {exc}") from exc
+            try:
+                previous = idledger.find_batch(db, batch_id)
+                if previous is not None:
+                    db.execute("ROLLBACK")
+                    return WriteOutcome(result={**previous, "replayed": True})
+                new = idledger.claim_new(db, items)
+                self._send([fast_reading_line(r) for r in new])
+                summary.update(db, new)
+                result = {
+                    "batch_id": batch_id,
+                    "accepted": len(new),
+                    "duplicates": len(items) - len(new),
+                    "rejected": rejected,
+                    "replayed": False,
+                }
+                if rejected_total is not None:
+                    result["rejected_total"] = rejected_total
+                idledger.record_batch(db, batch_id, gateway_id, result)
+                db.execute("COMMIT")
+            except BaseException:
                 db.execute("ROLLBACK")
-                return WriteOutcome(result={**previous, "replayed": True})
-            new = idledger.claim_new(db, items)
-            self._send([fast_reading_line(r) for r in new])
-            summary.update(db, new)
-            result = {
-                "batch_id": batch_id,
-                "accepted": len(new),
-                "duplicates": len(items) - len(new),
-                "rejected": rejected,
-                "replayed": False,
-            }
-            if rejected_total is not None:
-                result["rejected_total"] = rejected_total
-            idledger.record_batch(db, batch_id, gateway_id, result)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                raise
+        self._gate.after_commit(db)
         return WriteOutcome(result=result, new=new)
 
     def record_batch(self, gateway_id: str, report: Any, gateway_status: dict[str, int]) -> None:
