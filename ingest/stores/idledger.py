@@ -46,6 +46,19 @@ def record_batch(db: sqlite3.Connection, batch_id: str, gateway_id: str, result:
     )
 
 
+def new_result(
+    batch_id: str, items: list[Reading], new: list[Reading], rejected: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The 200 body of a batch stored now (not a replay)."""
+    return {
+        "batch_id": batch_id,
+        "accepted": len(new),
+        "duplicates": len(items) - len(new),
+        "rejected": rejected,
+        "replayed": False,
+    }
+
+
 def update_result(db: sqlite3.Connection, batch_id: str, result: dict) -> None:
     db.execute("UPDATE batches SET result = ? WHERE batch_id = ?", (json.dumps(result), batch_id))
 

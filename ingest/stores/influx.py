@@ -124,13 +124,7 @@ class InfluxStore:
                 new = idledger.claim_new(db, items)
                 self._send([fast_reading_line(r) for r in new])
                 summary.update(db, new)
-                result = {
-                    "batch_id": batch_id,
-                    "accepted": len(new),
-                    "duplicates": len(items) - len(new),
-                    "rejected": rejected,
-                    "replayed": False,
-                }
+                result = idledger.new_result(batch_id, items, new, rejected)
                 if rejected_total is not None:
                     result["rejected_total"] = rejected_total
                 idledger.record_batch(db, batch_id, gateway_id, result)

@@ -140,13 +140,7 @@ class SqliteStore:
             totals = summary.summarize(new)
         db.executemany(_INSERT, rows)  # rid NULL: SQLite numbers them max(rid) + 1, ...
         summary.apply(db, totals)
-        result = {
-            "batch_id": batch_id,
-            "accepted": len(new),
-            "duplicates": len(items) - len(new),
-            "rejected": rejected,
-            "replayed": False,
-        }
+        result = idledger.new_result(batch_id, items, new, rejected)
         idledger.record_batch(db, batch_id, gateway_id, result)
         return WriteOutcome(result=result, new=new)
 
