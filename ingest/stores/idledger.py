@@ -3,8 +3,8 @@
 `reading_ids` maps a 63-bit hash of each stored id to the id (a compact integer B-tree: far
 cheaper to insert into than a text index of UUIDs). A batch whose hashes are all new takes
 the fast path; otherwise the real ids are compared, and two different ids that share a hash
-(about one pair in 2^63) are told apart through `reading_id_overflow`. Call inside the
-caller's write transaction.
+(about one pair in 2^63) are told apart through `reading_id_overflow`. `prepare` (hashes)
+needs no database and runs before the write transaction; `claim` runs inside it.
 """
 
 from __future__ import annotations
@@ -61,14 +61,6 @@ def new_result(
 
 def update_result(db: sqlite3.Connection, batch_id: str, result: dict) -> None:
     db.execute("UPDATE batches SET result = ? WHERE batch_id = ?", (json.dumps(result), batch_id))
-
-
-def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
-    """Record the ids of `items` not stored before and return those readings (in order,
-    each id once)."""
-    unique, hashes = prepare(items)
-    new = claim(db, unique, hashes)
-    return unique if new is None else [unique[i] for i in new]
 
 
 def prepare(items: list[Reading]) -> tuple[list[Reading], list[int]]:

@@ -39,10 +39,6 @@ ON CONFLICT (node_id) DO UPDATE SET
 _encode = msgspec.json.encode
 
 
-def update(db: sqlite3.Connection, new: list[Reading]) -> None:
-    apply(db, summarize(new))
-
-
 Summary = tuple[list[tuple], list[tuple[str, int]], list[tuple[int, int]]]
 
 
