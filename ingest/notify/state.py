@@ -32,7 +32,6 @@ class StateStore:
             # Derived state: after a power cut the worst case is one alarm raised again, so
             # it does not pay an fsync per batch.
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._gate.prepare(conn)
             self._local.conn = conn
         return conn
 
@@ -42,7 +41,6 @@ class StateStore:
         db = self._db()
         with self._gate.lock:
             yield from self._locked(db, node_ids)
-        self._gate.after_commit(db)
 
     def _locked(
         self, db: sqlite3.Connection, node_ids: list[str] | None

@@ -82,7 +82,6 @@ class InfluxStore:
         conn = sqlite3.connect(self.ledger_path, timeout=60, isolation_level=None, **options)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        self._gate.prepare(conn)
         return conn
 
     def _db(self) -> sqlite3.Connection:
@@ -152,7 +151,6 @@ class InfluxStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        self._gate.after_commit(db)
         return WriteOutcome(result=result, new=new)
 
     def record_batch(self, gateway_id: str, report: Any, gateway_status: dict[str, int]) -> None:

@@ -65,7 +65,6 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute(f"PRAGMA cache_size=-{cache_kib}")
-        self._gate.prepare(conn)
         return conn
 
     def _db(self) -> sqlite3.Connection:
@@ -116,7 +115,6 @@ class SqliteStore:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreUnavailable(f"sqlite store write failed: {exc}") from exc
                 raise
-        self._gate.after_commit(db)
         return outcome
 
     def _write_locked(
