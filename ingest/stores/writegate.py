@@ -4,9 +4,9 @@ store, the influx store's ledger and the notify state.
 Why: gunicorn's threads of one worker used to meet at `BEGIN IMMEDIATE`, where SQLite's
 busy handler sleeps in steps of up to 100 ms before it retries, so a thread often slept long
 after the lock was free; a `threading.Lock` wakes the next writer at once (SQLite's own lock
-still guards against other processes). Checkpoints stay SQLite's automatic ones (a
-checkpoint by WAL size under this lock, tried on this branch, made the paper's small dumps
-slower: `TRUNCATE` waits on readers through the same sleeping busy handler). Durability is
+still guards against other processes). Checkpoints stay SQLite's automatic ones: a
+`TRUNCATE` checkpoint by WAL size under this lock was tried and the paper's small dumps took
+longer with it (docs/benchmarks.md, run A; the cause was not pinned down). Durability is
 unchanged: with `synchronous=FULL` each `COMMIT` fsyncs the WAL before it returns.
 """
 
