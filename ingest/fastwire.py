@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any
 
 import msgspec
@@ -42,6 +43,18 @@ class Reading(msgspec.Struct, omit_defaults=True):
 
 
 _one = msgspec.json.Decoder(Reading)
+_ids = attrgetter("id")
+_stamps = attrgetter("ts")
+_gateways = attrgetter("gateway_id")
+_nodes = attrgetter("node_id")
+_profiles = attrgetter("profile")
+_values = attrgetter("values")
+_day = itemgetter(slice(0, 10))
+
+
+def _joined(pattern: str) -> re.Pattern[str]:
+    """`pattern` repeated, one per line: a whole batch's ids or stamps checked in one call."""
+    return re.compile(f"(?:{pattern})(?:\\n(?:{pattern}))*+")
 
 
 class _Checker:
@@ -60,6 +73,41 @@ class _Checker:
             return False
         if len(self.names) < 100_000:
             self.names.add(value)
+        return True
+
+    def all_ok(self, readings: list[Reading]) -> bool:
+        """`all(map(self.ok, readings))`, with the per-reading checks done by C loops: ids and
+        stamps joined by newlines (which neither may hold: the count proves each is one
+        segment) and matched by one regex; names and days checked once per distinct value."""
+        if not readings:
+            return True
+        last = len(readings) - 1
+        ids = "\n".join(map(_ids, readings))
+        stamps = "\n".join(map(_stamps, readings))
+        if ids.count("\n") != last or stamps.count("\n") != last:
+            return False
+        if _IDS.fullmatch(ids) is None or _STAMPS.fullmatch(stamps) is None:
+            return False
+        names = set(map(_gateways, readings))
+        names.update(map(_nodes, readings))
+        profiles = set(map(_profiles, readings))
+        profiles.discard(None)
+        if not all(map(self.name, names | profiles)):
+            return False
+        for keys in set(map(tuple, map(_values, readings))) - self.key_sets:
+            if not all(map(self.name, keys)):
+                return False
+            if len(self.key_sets) < 10_000:
+                self.key_sets.add(keys)
+        return all(map(self.day, set(map(_day, stamps.split("\n"))) - self.days))
+
+    def day(self, day: str) -> bool:
+        try:
+            datetime.strptime(day, "%Y-%m-%d")
+        except ValueError:
+            return False
+        if len(self.days) < 100_000:
+            self.days.add(day)
         return True
 
     def ok(self, r: Reading) -> bool:
@@ -97,6 +145,30 @@ def decode_line(line: bytes | str, checker: _Checker | None = None) -> Reading:
     return from_dict(wire.validate(json.loads(line)))
 
 
+def decode_block(block: bytes, checker: _Checker) -> list[Reading] | None:
+    """Every line of `block` (whole lines, each ending with a newline) as a Reading in one
+    msgspec call, or None when a line is blank, refused or not of the form `{...}` — the
+    caller then goes line by line. msgspec's `decode_lines` reads JSON values across
+    newlines, so first the block must be `{...}` lines only: each newline preceded by `}` and
+    followed by `{`. A `}` newline `{` seam is only valid between top-level values, so no
+    value spans two lines, and as many values as lines means one per line."""
+    lines = block.count(b"\n")
+    if (
+        not block.startswith(b"{")
+        or not block.endswith(b"}\n")
+        or block.count(b"}\n") != lines
+        or block.count(b"\n{") != lines - 1
+    ):
+        return None
+    try:
+        readings = _one.decode_lines(block)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if len(readings) != lines or not checker.all_ok(readings):
+        return None
+    return readings
+
+
 def decode_lines(
     lines: list[tuple[int, bytes]], checker: _Checker | None = None
 ) -> Iterator[tuple[int, Reading | None, str]]:
@@ -124,3 +196,5 @@ def from_dict(reading: dict[str, Any]) -> Reading:
 
 
 Checker = _Checker
+_IDS = _joined(_NAME.pattern)
+_STAMPS = _joined(_TS.pattern)

@@ -18,6 +18,7 @@ from ingest.stores.base import Store, StoreUnavailable, WriteOutcome
 CONTENT_TYPES = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
 ENCODING_ALIASES = {"x-gzip": "gzip", "x-bzip2": "bzip2", "": "identity"}
 MAX_LISTED_REJECTS = 1000
+MAX_LINE = 2**20  # bytes in one line; a reading is under 10 KiB
 
 
 class BatchError(Exception):
@@ -96,9 +97,16 @@ class _CountingReader:
         return len(data)
 
 
-def _lines(chunks: Iterator[bytes], clock: dict[str, float]) -> Iterator[bytes]:
-    """Split decompressed chunks into lines, charging chunk time to `decompress`."""
-    rest = b""
+def _blocks(
+    chunks: Iterator[bytes], clock: dict[str, float], counted: list[int]
+) -> Iterator[tuple[int, bytes]]:
+    """Cut decompressed chunks into blocks of whole lines, each ending with a newline:
+    (number of the block's first line, block). Chunk time is charged to `decompress` and the
+    decompressed size added to `counted[0]`. The unfinished line waits in a bytearray (linear
+    in its length); past MAX_LINE bytes the batch is refused (413), so a body of one endless
+    line costs what its bytes cost."""
+    pending = bytearray()
+    number = 1
     while True:
         started = time.perf_counter()
         try:
@@ -111,11 +119,25 @@ def _lines(chunks: Iterator[bytes], clock: dict[str, float]) -> Iterator[bytes]:
             clock["decompress"] += time.perf_counter() - started
         if chunk is None:
             break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        yield from lines
-    if rest:
-        yield rest
+        counted[0] += len(chunk)
+        end = chunk.rfind(b"\n")
+        first = chunk.find(b"\n") if end >= 0 else len(chunk)
+        if len(pending) + first > MAX_LINE:
+            raise BatchError(413, f"line {number} exceeds the line limit of {MAX_LINE} bytes")
+        if end < 0:
+            pending += chunk
+            continue
+        if pending:
+            pending += memoryview(chunk)[: end + 1]
+            block = bytes(pending)
+            pending = bytearray(memoryview(chunk)[end + 1 :])
+        else:
+            block = chunk[: end + 1]
+            pending += memoryview(chunk)[end + 1 :]
+        yield number, block
+        number += block.count(b"\n")
+    if pending:
+        yield number, bytes(pending + b"\n")
 
 
 def run_batch(
@@ -151,8 +173,8 @@ def run_batch(
     clock = {"decompress": 0.0}
     started = time.perf_counter()
     chunks = codecs.iter_decompressed(reader, encoding, limits.max_decompressed)  # type: ignore[arg-type]
-    counted = formats.CountingLines(_lines(chunks, clock))
-    items, rejected = formats.parse(fmt, counted)
+    counted = [0]
+    items, rejected = formats.parse_blocks(fmt, _blocks(chunks, clock, counted))
     parse_s = time.perf_counter() - started - clock["decompress"]
     if not items and rejected:
         raise BatchError(
@@ -184,7 +206,7 @@ def run_batch(
             "write": write_s * 1000,
         },
         bytes_compressed=reader.count,
-        bytes_raw=counted.bytes,
+        bytes_raw=counted[0],
         encoding=encoding,
         content_type=fmt,
     )

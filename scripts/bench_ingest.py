@@ -14,7 +14,12 @@ Scenarios (each measured in this run):
   victoria      10k-reading gzip batches into VictoriaMetrics (v2 write API)  (target ≥ 100k/s)
   memory        the server worker's peak RSS after 1× and after 12× (bounded by batch size)
 
-Usage: python scripts/bench_ingest.py [--scale 12] [--skip-vm] [--json OUT]
+Each throughput row also gives the server worker's CPU time per reading (utime + stime of
+the gunicorn worker over the scenario): on a shared machine the wall-clock figures follow the
+load, the CPU figure much less. `--code DIR` runs the server from another checkout (e.g. the
+main branch) with this same script, for a before/after pair measured in the same session.
+
+Usage: python scripts/bench_ingest.py [--scale 12] [--skip-vm] [--json OUT] [--code DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ ROWS_PER_NODE = 49_785  # the paper's one-node week, 10-17 May 2025, a row every
 START = 1746835200.0  # 2025-05-10T00:00:00Z
 PAPER = {"bzip2": 39.53, "gzip": 57.26, "uncompressed": 229.88}
 INGEST = [sys.executable, "-m", "ingest.cli"]
+CODE = ROOT  # the checkout whose ingest/ the server runs (`--code`)
 
 
 def paper_readings(scale: int, gateway: str, start: float = START) -> list[dict[str, Any]]:
@@ -99,7 +105,7 @@ class Server:
         self.var, self.port = var, free_port()
         self.token = subprocess.run(
             [*INGEST, "--var-dir", str(var), "tokens", "create", "--gateway", "gw-bench"],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, cwd=CODE,
         ).stdout.split()[-1]  # fmt: skip
         args = [*INGEST, "--var-dir", str(var), "serve", "--port", str(self.port)]
         if store:
@@ -107,7 +113,7 @@ class Server:
         self.log = open(var / "server.log", "w")  # noqa: SIM115
         env = {k: v for k, v in os.environ.items() if k != "INGEST_ACCESS_LOG"}
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env=env)  # fmt: skip
+                                     start_new_session=True, env=env, cwd=CODE)  # fmt: skip
         wait_until(lambda: http_ok(f"http://127.0.0.1:{self.port}/healthz"), 30, "ingest", None)
         self.local = threading.local()
 
@@ -125,10 +131,18 @@ class Server:
             raise RuntimeError(f"batch refused: {response.status} {data}")
         return data
 
+    def worker(self) -> str:
+        """The pid of the gunicorn worker (the child of the arbiter)."""
+        return Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()[0]
+
+    def worker_cpu_s(self) -> float:
+        """utime + stime of the worker so far."""
+        fields = Path(f"/proc/{self.worker()}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def worker_peak_rss_mb(self) -> float:
-        """VmHWM of the gunicorn worker (the child of the arbiter)."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        status = Path(f"/proc/{children[0]}/status").read_text()
+        """VmHWM of the gunicorn worker."""
+        status = Path(f"/proc/{self.worker()}/status").read_text()
         line = next(x for x in status.splitlines() if x.startswith("VmHWM"))
         return int(line.split()[1]) / 1024
 
@@ -143,12 +157,15 @@ CLIENTS = 3  # concurrent uploads, as a fleet of gateways makes them
 
 def post_all(
     server: Server, bodies: list[bytes], encoding: str, content_type: str
-) -> tuple[float, int]:
-    """Post every body over CLIENTS keep-alive connections; (seconds, readings accepted)."""
+) -> tuple[float, int, float]:
+    """Post every body over CLIENTS keep-alive connections; (seconds, readings accepted,
+    worker CPU seconds)."""
+    cpu = server.worker_cpu_s()
     started = time.perf_counter()
     with ThreadPoolExecutor(CLIENTS) as pool:
         results = list(pool.map(lambda b: server.post(b, encoding, content_type), bodies))
-    return time.perf_counter() - started, sum(r["accepted"] for r in results)
+    seconds = time.perf_counter() - started
+    return seconds, sum(r["accepted"] for r in results), server.worker_cpu_s() - cpu
 
 
 def naive_anchor(readings: list[dict[str, Any]], var: Path) -> float:
@@ -177,8 +194,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=10_000, help="readings per throughput batch")
     parser.add_argument("--skip-vm", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--code", type=Path, default=ROOT, help="checkout the server runs from")
     args = parser.parse_args()
-    figures: dict[str, Any] = {}
+    global CODE
+    CODE = args.code.resolve()
+    figures: dict[str, Any] = {"code": str(CODE), "load_before": os.getloadavg()}
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     print(f"building the paper's {args.scale}× data set ...", flush=True)
     readings = paper_readings(args.scale, "gw-bench")
@@ -190,10 +210,11 @@ def main() -> int:
     bodies = [codecs.compress(wire.encode_ndjson(c), "gzip") for c in chunks(readings, args.batch)]
     server = Server(tmp / "sqlite-gzip")
     try:
-        seconds, accepted = post_all(server, bodies, "gzip", "application/x-ndjson")
+        seconds, accepted, cpu = post_all(server, bodies, "gzip", "application/x-ndjson")
         assert accepted == n, (accepted, n)
         figures["sqlite_gzip_readings_per_s"] = n / seconds
         figures["sqlite_gzip_seconds"] = seconds
+        figures["sqlite_gzip_cpu_us_per_reading"] = cpu / n * 1e6
         figures["peak_rss_mb_12x"] = server.worker_peak_rss_mb()
     finally:
         server.stop()
@@ -207,9 +228,10 @@ def main() -> int:
         bodies = [codecs.compress(make(c), encoding) for c in chunks(readings, dump)]
         server = Server(tmp / label)
         try:
-            seconds, accepted = post_all(server, bodies, encoding, content_type)
+            seconds, accepted, cpu = post_all(server, bodies, encoding, content_type)
             assert accepted == n, (accepted, n)
             figures[f"{label}_seconds"] = seconds
+            figures[f"{label}_cpu_us_per_reading"] = cpu / n * 1e6
             figures[f"{label}_batches"] = len(bodies)
         finally:
             server.stop()
@@ -225,9 +247,11 @@ def main() -> int:
         server.stop()
 
     # 4. same-run anchor: naive pipeline in this process
+    cpu = time.process_time()
     naive = naive_anchor(readings, tmp)
     figures["naive_readings_per_s"] = n / naive
     figures["naive_seconds"] = naive
+    figures["naive_cpu_us_per_reading"] = (time.process_time() - cpu) / n * 1e6
 
     # 5. VictoriaMetrics
     if not args.skip_vm:
@@ -241,15 +265,17 @@ def main() -> int:
             store = f"influxdb://127.0.0.1:{vm.port}/bench?org=bench&batch_size=10000"
             server = Server(tmp / "vm-ingest", store=store)
             try:
-                seconds, accepted = post_all(server, bodies, "gzip", "application/x-ndjson")
+                seconds, accepted, cpu = post_all(server, bodies, "gzip", "application/x-ndjson")
                 assert accepted == n, (accepted, n)
                 figures["victoria_readings_per_s"] = n / seconds
                 figures["victoria_seconds"] = seconds
+                figures["victoria_cpu_us_per_reading"] = cpu / n * 1e6
             finally:
                 server.stop()
         finally:
             vm.stop()
 
+    figures["load_after"] = os.getloadavg()
     report(figures, n)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
@@ -260,19 +286,29 @@ def report(f: dict[str, Any], n: int) -> None:
     rows = [
         ("gzip NDJSON → sqlite, readings/s", f"{f['sqlite_gzip_readings_per_s']:,.0f}",
          "≥ 200,000 (target)", f"naive same run: {f['naive_readings_per_s']:,.0f}"),
+        ("  worker CPU per reading, µs", f"{f['sqlite_gzip_cpu_us_per_reading']:.1f}",
+         "≤ 5 (200k/s, 1 core)", f"naive same run: {f['naive_cpu_us_per_reading']:.1f}"),
         (f"paper 12× ({n:,} rows) gzip NDJSON, s", f"{f['paper_12x_gzip_ndjson_seconds']:.2f}",
          "< 10 (target)", f"paper: {PAPER['bzip2']} bzip2 / {PAPER['gzip']} gzip / "
          f"{PAPER['uncompressed']} raw"),
+        ("  worker CPU per reading, µs", f"{f['paper_12x_gzip_ndjson_cpu_us_per_reading']:.1f}",
+         "", ""),
         (f"paper 12× ({n:,} rows) gzip CSV, s", f"{f['paper_12x_gzip_csv_seconds']:.2f}",
          "< 10 (target)", f"paper: {PAPER['gzip']} gzip"),
+        ("  worker CPU per reading, µs", f"{f['paper_12x_gzip_csv_cpu_us_per_reading']:.1f}",
+         "", ""),
         ("worker peak RSS 1× / 12×, MB", f"{f['peak_rss_mb_1x']:.0f} / {f['peak_rss_mb_12x']:.0f}",
          "bounded by batch", ""),
     ]  # fmt: skip
     if "victoria_readings_per_s" in f:
         rows.append(("gzip NDJSON → VictoriaMetrics, readings/s",
                      f"{f['victoria_readings_per_s']:,.0f}", "≥ 100,000 (target)", ""))  # fmt: skip
+        rows.append(("  worker CPU per reading, µs", f"{f['victoria_cpu_us_per_reading']:.1f}",
+                     "≤ 10 (100k/s, 1 core)", ""))  # fmt: skip
     width = max(len(r[0]) for r in rows)
-    print()
+    print(f"\nserver code: {f['code']}; load average before / after:"
+          f" {' '.join(f'{x:.2f}' for x in f['load_before'])} /"
+          f" {' '.join(f'{x:.2f}' for x in f['load_after'])}")  # fmt: skip
     for name, ours, target, anchor in rows:
         print(f"{name:<{width}}  {ours:>14}  {target:<20} {anchor}")
 

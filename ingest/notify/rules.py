@@ -13,7 +13,12 @@ same node is not raised again within `cooldown_s` of the last time it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
+from math import inf, nan
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from ingest.feeds.base import Notification
 from ingest.notify.bands import Band, deadband
@@ -160,55 +165,84 @@ def check_silent(
     )
 
 
-def _quiet(reading: Any, bands: dict[str, Band]) -> bool:
-    """Nothing to raise: label fine and every banded value inside its band."""
-    if reading.label in BAD_LABELS:
-        return False
-    values = reading.values
+def _steady(state: NodeState, readings: list[Any], bands: dict[str, Band]) -> np.ndarray:
+    """For each reading, True when `evaluate` under the current alarms would raise nothing,
+    clear nothing and count no streak: only the time figures move. Vectorised per column
+    (a missing value is NaN, which no comparison holds)."""
+    active = state.active
+    n = len(readings)
+    labels = list(map(_label, readings))
+    if active.get("label"):  # a bad label is absorbed, a good one counts towards clearing
+        steady = np.fromiter(map(_absorbed_label, labels), bool, n)
+    else:
+        steady = ~np.fromiter(map(BAD_LABELS.__contains__, labels), bool, n)
+    values = list(map(_values, readings))
     for sensor, (low, high) in bands.items():
-        value = values.get(sensor)
-        if value is not None and (
-            (high is not None and value > high) or (low is not None and value < low)
-        ):
-            return False
-    return True
+        column = np.fromiter(map(dict.get, values, repeat(sensor), repeat(nan)), float, n)
+        if active.get(f"band:{sensor}"):  # steady unless back inside by the deadband
+            lo = -inf if low is None else low + deadband(sensor, low)
+            hi = inf if high is None else high - deadband(sensor, high)
+            steady &= ~((column >= lo) & (column <= hi))
+        else:  # steady while inside the band
+            lo = -inf if low is None else low
+            hi = inf if high is None else high
+            steady &= ~((column < lo) | (column > hi))
+    return steady
+
+
+def _absorbed_label(label: str | None) -> bool:
+    return label is None or label in BAD_LABELS
+
+
+def _advance(state: NodeState, first: Any, last: Any, count: int) -> None:
+    """What `evaluate` does to the time figures over a run of `count` steady readings from
+    `first` to `last` (up to the smoothing of the gaps inside the run)."""
+    first_s, last_s = ts_to_ms(first.ts) / 1000, ts_to_ms(last.ts) / 1000
+    if last_s <= state.last_ts:
+        return
+    start = state.last_ts if state.last_ts and state.last_ts < first_s else first_s
+    steps = count if start != first_s else count - 1
+    if steps > 0:
+        gap = (last_s - start) / steps
+        state.interval_s = gap if state.interval_s is None else 0.8 * state.interval_s + 0.2 * gap
+    state.last_ts = last_s
+    state.gateway_id, state.profile = last.gateway_id, last.profile
+    state.active.pop("silent", None)
 
 
 def evaluate_many(
     state: NodeState, readings: list[Any], bands: dict[str, Band], policy: Policy = Policy()
 ) -> list[Notification]:
-    """`evaluate` over one node's readings in time order, with a fast path: while no alarm is
-    raised, a run of quiet readings only moves `last_ts` and the interval estimate (the
-    same figures `evaluate` would reach, up to the smoothing of the gaps inside the run)."""
+    """`evaluate` over one node's readings in time order, with a fast path: runs of steady
+    readings (`_steady`: nothing raised or cleared) only move `last_ts` and the interval
+    estimate. The steadiness of a window of readings is computed at once and recomputed when
+    an alarm changes; the window grows while nothing changes and shrinks when alarms flap,
+    so the work stays linear in the readings."""
     out: list[Notification] = []
-    run_first: Any = None
-    run_last: Any = None
-    run_count = 0
-
-    def flush() -> None:
-        nonlocal run_first, run_last, run_count
-        if run_count:
-            first_s, last_s = ts_to_ms(run_first.ts) / 1000, ts_to_ms(run_last.ts) / 1000
-            if last_s > state.last_ts:
-                start = state.last_ts if state.last_ts and state.last_ts < first_s else first_s
-                steps = run_count if start != first_s else run_count - 1
-                if steps > 0:
-                    gap = (last_s - start) / steps
-                    state.interval_s = (
-                        gap if state.interval_s is None else 0.8 * state.interval_s + 0.2 * gap
-                    )
-                state.last_ts = last_s
-                state.gateway_id, state.profile = run_last.gateway_id, run_last.profile
-                state.active.pop("silent", None)
-        run_first, run_last, run_count = None, None, 0
-
-    for reading in readings:
-        if not any(state.active.values()) and _quiet(reading, bands):
-            if run_first is None:
-                run_first = reading
-            run_last, run_count = reading, run_count + 1
-            continue
-        flush()
-        out += evaluate(state, reading, bands, policy)
-    flush()
+    i, n, window = 0, len(readings), _MIN_WINDOW
+    while i < n:
+        chunk = readings[i : i + window]
+        unsteady = np.flatnonzero(~_steady(state, chunk, bands))
+        done = 0
+        for j in unsteady.tolist():
+            if j > done:
+                _advance(state, chunk[done], chunk[j - 1], j - done)
+            before = (dict(state.active), dict(state.good_streak))
+            out += evaluate(state, chunk[j], bands, policy)
+            done = j + 1
+            if (state.active, state.good_streak) != before:
+                break  # the alarms changed: the rest of the window must be looked at again
+        else:
+            if done < len(chunk):
+                _advance(state, chunk[done], chunk[-1], len(chunk) - done)
+            done = len(chunk)
+            window = min(window * 2, _MAX_WINDOW)
+        if done < len(chunk):
+            window = _MIN_WINDOW
+        i += done
     return out
+
+
+_MIN_WINDOW, _MAX_WINDOW = 16, 4096
+_label = attrgetter("label")
+_values = attrgetter("values")

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from operator import attrgetter
 from typing import Any
 
 from ingest.feeds import open_feed
@@ -20,6 +21,7 @@ from ingest.notify.state import StateStore
 from ingest.settings import Settings
 
 log = logging.getLogger("ingest.notify")
+_ts = attrgetter("ts")
 
 
 class Notifier:
@@ -44,7 +46,7 @@ class Notifier:
         out: list[Notification] = []
         with self.state.locked(sorted(by_node)) as states:
             for node, node_readings in by_node.items():
-                node_readings.sort(key=lambda r: r.ts)
+                node_readings.sort(key=_ts)
                 state = states[node]
                 bands = optimal_bands(node_readings[-1].profile)
                 out += rules.evaluate_many(state, node_readings, bands, self.policy)

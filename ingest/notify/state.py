@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.notify.rules import NodeState
+from ingest.stores import writegate
 
 
 class StateStore:
@@ -18,6 +19,7 @@ class StateStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._gate = writegate.gate(self.path)
         self._db().execute(
             "CREATE TABLE IF NOT EXISTS node_state (node_id TEXT PRIMARY KEY, state TEXT NOT NULL)"
         )
@@ -37,6 +39,12 @@ class StateStore:
     def locked(self, node_ids: list[str] | None) -> Iterator[dict[str, NodeState]]:
         """States of `node_ids` (all nodes when None), saved back when the block succeeds."""
         db = self._db()
+        with self._gate.lock:
+            yield from self._locked(db, node_ids)
+
+    def _locked(
+        self, db: sqlite3.Connection, node_ids: list[str] | None
+    ) -> Iterator[dict[str, NodeState]]:
         db.execute("BEGIN IMMEDIATE")
         try:
             if node_ids is None:

@@ -3,8 +3,8 @@
 `reading_ids` maps a 63-bit hash of each stored id to the id (a compact integer B-tree: far
 cheaper to insert into than a text index of UUIDs). A batch whose hashes are all new takes
 the fast path; otherwise the real ids are compared, and two different ids that share a hash
-(about one pair in 2^63) are told apart through `reading_id_overflow`. Call inside the
-caller's write transaction.
+(about one pair in 2^63) are told apart through `reading_id_overflow`. `prepare` (hashes)
+needs no database and runs before the write transaction; `claim` runs inside it.
 """
 
 from __future__ import annotations
@@ -46,15 +46,33 @@ def record_batch(db: sqlite3.Connection, batch_id: str, gateway_id: str, result:
     )
 
 
+def new_result(
+    batch_id: str, items: list[Reading], new: list[Reading], rejected: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The 200 body of a batch stored now (not a replay)."""
+    return {
+        "batch_id": batch_id,
+        "accepted": len(new),
+        "duplicates": len(items) - len(new),
+        "rejected": rejected,
+        "replayed": False,
+    }
+
+
 def update_result(db: sqlite3.Connection, batch_id: str, result: dict) -> None:
     db.execute("UPDATE batches SET result = ? WHERE batch_id = ?", (json.dumps(result), batch_id))
 
 
-def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
-    """Record the ids of `items` not stored before and return those readings (in order,
-    each id once)."""
+def prepare(items: list[Reading]) -> tuple[list[Reading], list[int]]:
+    """`items` each id once (in order) and their hashes: the part of a claim that needs no
+    database, done before the write transaction."""
     unique = list({r.id: r for r in items}.values())
-    hashes = [id_hash(r.id) for r in unique]
+    return unique, [id_hash(r.id) for r in unique]
+
+
+def claim(db: sqlite3.Connection, unique: list[Reading], hashes: list[int]) -> list[int] | None:
+    """Record the ids of `unique` (from `prepare`) not stored before: None when all were
+    new, else the positions of the new ones."""
     before = db.total_changes
     db.execute("SAVEPOINT claim")
     db.executemany(
@@ -63,15 +81,13 @@ def claim_new(db: sqlite3.Connection, items: list[Reading]) -> list[Reading]:
     )
     if db.total_changes - before == len(unique):
         db.execute("RELEASE claim")
-        return unique
+        return None
     db.execute("ROLLBACK TO claim")
     db.execute("RELEASE claim")
     return _claim_slowly(db, unique, hashes)
 
 
-def _claim_slowly(
-    db: sqlite3.Connection, unique: list[Reading], hashes: list[int]
-) -> list[Reading]:
+def _claim_slowly(db: sqlite3.Connection, unique: list[Reading], hashes: list[int]) -> list[int]:
     stored: dict[int, str] = {}
     overflow: set[str] = set()
     for start in range(0, len(unique), _CHUNK):
@@ -87,10 +103,10 @@ def _claim_slowly(
                 f"SELECT id FROM reading_id_overflow WHERE id IN ({marks})", chunk_ids
             )
         )
-    new: list[Reading] = []
+    new: list[int] = []
     id_rows: list[tuple[int, str]] = []
     overflow_rows: list[tuple[str]] = []
-    for reading, h in zip(unique, hashes, strict=True):
+    for position, (reading, h) in enumerate(zip(unique, hashes, strict=True)):
         if stored.get(h) == reading.id or reading.id in overflow:
             continue
         if h in stored:
@@ -98,7 +114,7 @@ def _claim_slowly(
         else:
             id_rows.append((h, reading.id))
             stored[h] = reading.id
-        new.append(reading)
+        new.append(position)
     db.executemany("INSERT INTO reading_ids VALUES (?, ?)", id_rows)
     db.executemany("INSERT INTO reading_id_overflow VALUES (?)", overflow_rows)
     return new

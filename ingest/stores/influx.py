@@ -27,7 +27,7 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from ingest.fastwire import Reading
-from ingest.stores import idledger, summary
+from ingest.stores import idledger, summary, writegate
 from ingest.stores.base import NotSupported, ReadingQuery, StoreUnavailable, WriteOutcome
 from ingest.stores.influx_lines import (
     batch_stats_to_line,
@@ -56,6 +56,8 @@ class InfluxStore:
         self.ledger_path = Path(ledger)
         self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._gate = writegate.gate(self.ledger_path)
+        self._writer: sqlite3.Connection | None = None
         self._db().executescript(idledger.SCHEMA + summary.SCHEMA)
 
     @classmethod
@@ -76,14 +78,25 @@ class InfluxStore:
             batch_size=int(query.get("batch_size", 5000)),
         )
 
+    def _connect(self, **options: Any) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.ledger_path, timeout=60, isolation_level=None, **options)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
     def _db(self) -> sqlite3.Connection:
+        """This thread's connection to the ledger, for reads."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.ledger_path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
+            conn = self._local.conn = self._connect()
         return conn
+
+    def _write_db(self) -> sqlite3.Connection:
+        """The one ledger connection that writes, under the gate's lock (warm page cache)."""
+        if self._writer is None:
+            self._writer = self._connect(check_same_thread=False)
+            self._writer.execute("PRAGMA cache_size=-65536")
+        return self._writer
 
     def _send(self, lines: list[str]) -> None:
         try:
@@ -108,33 +121,36 @@ class InfluxStore:
         rejected: list[dict[str, Any]],
         rejected_total: int | None = None,
     ) -> WriteOutcome:
-        db = self._db()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"influx ledger busy: {exc}") from exc
-        try:
-            previous = idledger.find_batch(db, batch_id)
-            if previous is not None:
+        unique, hashes = idledger.prepare(items)  # what needs no ledger: before the lock
+        lines = [fast_reading_line(r) for r in unique]
+        totals = summary.summarize(unique)
+        with self._gate.lock:
+            db = self._write_db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"influx ledger busy: {exc}") from exc
+            try:
+                previous = idledger.find_batch(db, batch_id)
+                if previous is not None:
+                    db.execute("ROLLBACK")
+                    return WriteOutcome(result={**previous, "replayed": True})
+                positions = idledger.claim(db, unique, hashes)
+                new = unique
+                if positions is not None:
+                    new = [unique[i] for i in positions]
+                    lines = [lines[i] for i in positions]
+                    totals = summary.summarize(new)
+                self._send(lines)
+                summary.apply(db, totals)
+                result = idledger.new_result(batch_id, items, new, rejected)
+                if rejected_total is not None:
+                    result["rejected_total"] = rejected_total
+                idledger.record_batch(db, batch_id, gateway_id, result)
+                db.execute("COMMIT")
+            except BaseException:
                 db.execute("ROLLBACK")
-                return WriteOutcome(result={**previous, "replayed": True})
-            new = idledger.claim_new(db, items)
-            self._send([fast_reading_line(r) for r in new])
-            summary.update(db, new)
-            result = {
-                "batch_id": batch_id,
-                "accepted": len(new),
-                "duplicates": len(items) - len(new),
-                "rejected": rejected,
-                "replayed": False,
-            }
-            if rejected_total is not None:
-                result["rejected_total"] = rejected_total
-            idledger.record_batch(db, batch_id, gateway_id, result)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+                raise
         return WriteOutcome(result=result, new=new)
 
     def record_batch(self, gateway_id: str, report: Any, gateway_status: dict[str, int]) -> None:
@@ -194,3 +210,7 @@ class InfluxStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+        with self._gate.lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None

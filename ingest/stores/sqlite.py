@@ -10,14 +10,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
 from ingest.fastwire import Reading
 from ingest.settings import sqlite_path
-from ingest.stores import idledger, summary
+from ingest.stores import idledger, summary, writegate
 from ingest.stores import sqlite_queries as queries
 from ingest.stores.base import ReadingQuery, StoreUnavailable, WriteOutcome
 
@@ -50,6 +50,8 @@ class SqliteStore:
             raise ValueError(f"synchronous must be full or normal, got {synchronous!r}")
         self.synchronous = synchronous
         self._local = threading.local()
+        self._gate = writegate.gate(self.path)
+        self._writer: sqlite3.Connection | None = None
         self._db().executescript(_SCHEMA + idledger.SCHEMA + summary.SCHEMA)
 
     @classmethod
@@ -58,15 +60,27 @@ class SqliteStore:
         path = str(sqlite_path(url)).split("?", 1)[0]
         return cls(path, synchronous=query.get("synchronous", ["full"])[0])
 
+    def _connect(self, cache_kib: int, **options: Any) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, **options)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute(f"PRAGMA cache_size=-{cache_kib}")
+        return conn
+
     def _db(self) -> sqlite3.Connection:
+        """This thread's connection, for reads."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute("PRAGMA cache_size=-16384")  # 16 MiB per connection (per thread)
-            self._local.conn = conn
+            conn = self._local.conn = self._connect(cache_kib=16384)
         return conn
+
+    def _write_db(self) -> sqlite3.Connection:
+        """The one connection that writes, used under the gate's lock by whichever thread
+        holds it: its page cache (the id ledger's B-tree above all) stays warm from batch to
+        batch, where a connection per thread found it invalidated by the others' writes."""
+        if self._writer is None:
+            self._writer = self._connect(cache_kib=65536, check_same_thread=False)
+        return self._writer
 
     def find_batch(self, batch_id: str) -> dict[str, Any] | None:
         try:
@@ -82,23 +96,26 @@ class SqliteStore:
         rejected: list[dict[str, Any]],
         rejected_total: int | None = None,
     ) -> WriteOutcome:
-        db = self._db()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"sqlite store busy or unwritable: {exc}") from exc
-        try:
-            outcome = self._write_locked(db, batch_id, gateway_id, items, rejected)
-            if rejected_total is not None and not outcome.result["replayed"]:
-                outcome.result["rejected_total"] = rejected_total
-                idledger.update_result(db, batch_id, outcome.result)
-            db.execute("COMMIT")
-            return outcome
-        except BaseException as exc:
-            db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreUnavailable(f"sqlite store write failed: {exc}") from exc
-            raise
+        unique, hashes = idledger.prepare(items)  # what needs no database: before the lock
+        prepared = _Prepared(unique, hashes, [_row(r) for r in unique], summary.summarize(unique))
+        with self._gate.lock:
+            db = self._write_db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite store busy or unwritable: {exc}") from exc
+            try:
+                outcome = self._write_locked(db, batch_id, gateway_id, items, rejected, prepared)
+                if rejected_total is not None and not outcome.result["replayed"]:
+                    outcome.result["rejected_total"] = rejected_total
+                    idledger.update_result(db, batch_id, outcome.result)
+                db.execute("COMMIT")
+            except BaseException as exc:
+                db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreUnavailable(f"sqlite store write failed: {exc}") from exc
+                raise
+        return outcome
 
     def _write_locked(
         self,
@@ -107,21 +124,21 @@ class SqliteStore:
         gateway_id: str,
         items: list[Reading],
         rejected: list[dict[str, Any]],
+        prepared: _Prepared,
     ) -> WriteOutcome:
         previous = idledger.find_batch(db, batch_id)
         if previous is not None:  # a concurrent request with the same key won the race
             return WriteOutcome(result={**previous, "replayed": True})
-        new = idledger.claim_new(db, items)
-        base = db.execute("SELECT coalesce(max(rid), 0) FROM readings").fetchone()[0] + 1
-        db.executemany(_INSERT, (_row(rid, r) for rid, r in enumerate(new, start=base)))
-        summary.update(db, new)
-        result = {
-            "batch_id": batch_id,
-            "accepted": len(new),
-            "duplicates": len(items) - len(new),
-            "rejected": rejected,
-            "replayed": False,
-        }
+        positions = idledger.claim(db, prepared.unique, prepared.hashes)
+        if positions is None:  # all new: the common case
+            new, rows, totals = prepared.unique, prepared.rows, prepared.summary
+        else:
+            new = [prepared.unique[i] for i in positions]
+            rows = [prepared.rows[i] for i in positions]
+            totals = summary.summarize(new)
+        db.executemany(_INSERT, rows)  # rid NULL: SQLite numbers them max(rid) + 1, ...
+        summary.apply(db, totals)
+        result = idledger.new_result(batch_id, items, new, rejected)
         idledger.record_batch(db, batch_id, gateway_id, result)
         return WriteOutcome(result=result, new=new)
 
@@ -147,11 +164,22 @@ class SqliteStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+        with self._gate.lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
 
-def _row(rid: int, r: Reading) -> tuple:
+class _Prepared(NamedTuple):
+    unique: list[Reading]
+    hashes: list[int]
+    rows: list[tuple]
+    summary: summary.Summary
+
+
+def _row(r: Reading) -> tuple:
     return (
-        rid,
+        None,
         r.id,
         r.gateway_id,
         r.node_id,

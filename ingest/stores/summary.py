@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -38,35 +39,48 @@ ON CONFLICT (node_id) DO UPDATE SET
 _encode = msgspec.json.encode
 
 
-def update(db: sqlite3.Connection, new: list[Reading]) -> None:
+Summary = tuple[list[tuple], list[tuple[str, int]], list[tuple[int, int]]]
+
+
+def summarize(new: list[Reading]) -> Summary:
+    """The rows `apply` adds for readings `new`: computed before the write transaction."""
     latest: dict[str, Reading] = {}
-    counts: Counter[str] = Counter()
-    labels: Counter[str] = Counter()
-    scores: Counter[int] = Counter()
-    for r in new:
-        counts[r.node_id] += 1
-        labels[r.label or "none"] += 1
-        if r.score is not None:
-            scores[min(max(int(r.score // 10), 0), 9) * 10] += 1
-        if r.node_id not in latest or r.ts > latest[r.node_id].ts:
-            latest[r.node_id] = r
-    db.executemany(
-        _UPSERT_NODE,
-        [
-            (node, r.gateway_id, r.profile, r.ts, _encode(r).decode(), counts[node])
-            for node, r in latest.items()
-        ],
-    )
+    for r in sorted(new, key=_ts, reverse=True):  # the newest (first of equals) wins
+        latest.setdefault(r.node_id, r)
+    counts = Counter(map(_node, new))
+    labels = Counter(map(_label_or_none, map(_label, new)))
+    scores = Counter(_bucket(s) for s in map(_score, new) if s is not None)
+    nodes = [
+        (node, r.gateway_id, r.profile, r.ts, _encode(r).decode(), counts[node])
+        for node, r in latest.items()
+    ]
+    return nodes, list(labels.items()), list(scores.items())
+
+
+def apply(db: sqlite3.Connection, rows: Summary) -> None:
+    nodes, labels, scores = rows
+    db.executemany(_UPSERT_NODE, nodes)
     db.executemany(
         "INSERT INTO label_counts VALUES (?, ?)"
         " ON CONFLICT (label) DO UPDATE SET n = n + excluded.n",
-        labels.items(),
+        labels,
     )
     db.executemany(
         "INSERT INTO score_counts VALUES (?, ?)"
         " ON CONFLICT (bucket) DO UPDATE SET n = n + excluded.n",
-        scores.items(),
+        scores,
     )
+
+
+def _label_or_none(label: str | None) -> str:
+    return label or "none"
+
+
+def _bucket(score: float) -> int:
+    return min(max(int(score // 10), 0), 9) * 10
+
+
+_ts, _node, _label, _score = (attrgetter(k) for k in ("ts", "node_id", "label", "score"))
 
 
 def nodes(db: sqlite3.Connection) -> list[dict[str, Any]]:

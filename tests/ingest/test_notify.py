@@ -132,6 +132,50 @@ def test_fast_path_raises_the_same_notifications_as_one_by_one() -> None:
     assert many.interval_s == pytest.approx(30.0, rel=0.01)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_path_matches_one_by_one_through_long_alarms(seed: int) -> None:
+    """Long spells with alarms raised (the fast path's steady runs under active alarms),
+    label drops, values missing, and flapping around the deadbands."""
+    import random
+
+    rng = random.Random(seed)
+    items = []
+    temperature, label = 27.0, "optimal"
+    for i, r in enumerate(readings(3000, every=5.0)):
+        if i % 250 == 0:  # a new regime: calm, hot spell, flapping near the band edge
+            regime = rng.choice(["calm", "hot", "flap", "bad_label"])
+        if regime == "hot":
+            temperature = rng.uniform(30.5, 33.0)
+        elif regime == "flap":
+            temperature = rng.choice([29.4, 29.6, 30.1, 30.4])
+        else:
+            temperature = rng.uniform(25.0, 29.0)
+        label = (
+            rng.choice(["buruk", "sangat_buruk", "buruk", "optimal"])
+            if regime == "bad_label"
+            else "optimal"
+        )
+        item = with_values(r, label=label, temperature=round(temperature, 1))
+        if rng.random() < 0.05:
+            item.values.pop("humidity")
+        if rng.random() < 0.05:
+            item.label = None
+        items.append(item)
+    policy = rules.Policy(cooldown_s=rng.choice([0.0, 60.0, 600.0]))
+    one_by_one, many = rules.NodeState(), rules.NodeState()
+    expected = run(one_by_one, items, policy)
+    got = rules.evaluate_many(many, items, ORCHID, policy)
+    assert [(n.ts, n.kind, n.message) for n in got] == [(n.ts, n.kind, n.message) for n in expected]
+    assert len(expected) > 3
+    assert (many.last_ts, many.active, many.good_streak, many.last_raised) == (
+        one_by_one.last_ts,
+        one_by_one.active,
+        one_by_one.good_streak,
+        one_by_one.last_raised,
+    )
+    assert many.interval_s == pytest.approx(5.0, rel=0.01)
+
+
 def test_bands_come_from_the_fuzzy_profile_when_it_has_one() -> None:
     from fuzzy import load_profile
 

@@ -209,3 +209,45 @@ def test_fast_decoder_agrees_with_the_contract(
 def test_fast_decoder_refuses_leap_seconds_like_the_contract(ts: str) -> None:
     fast, slow = _verdicts(json.dumps(_reading(ts=ts)).encode())
     assert (fast, slow) == (False, False)
+
+
+def _blocks(lines: list[bytes], cuts: list[int]) -> list[tuple[int, bytes]]:
+    """The lines cut into blocks at `cuts`, as ingest/pipeline.py hands them over."""
+    out, start = [], 0
+    for end in sorted({c % (len(lines) + 1) for c in cuts} | {len(lines)}):
+        if end > start:
+            out.append((start + 1, b"".join(line + b"\n" for line in lines[start:end])))
+            start = end
+    return out
+
+
+_good_lines = [json.dumps(_reading(seq=i, id=f"r-{i}")).encode() for i in range(4)]
+_line = st.one_of(
+    st.sampled_from(_good_lines),
+    st.sampled_from([b"", b" ", b"\r", b"\t \r", b"{", b"}", b"{}", b"[1]", b"null"]),
+    # halves of a reading: each alone is refused, joined they would be one valid reading
+    st.sampled_from([_good_lines[0][:40], _good_lines[0][40:], _good_lines[1][:90]]),
+    st.sampled_from(_good_lines).map(lambda g: g + b" " + g),  # two readings on one line
+    st.sampled_from(_good_lines).map(lambda g: g.replace(b"2025-05-10", b"2025-02-30")),
+    st.binary(max_size=60).filter(lambda b: b"\n" not in b),
+)
+
+
+@FUZZ
+@given(st.lists(_line, max_size=12), st.lists(st.integers(0, 12), max_size=4))
+def test_ndjson_blocks_parse_like_lines(lines: list[bytes], cuts: list[int]) -> None:
+    """The block parser (one msgspec call per block of valid lines) accepts and rejects
+    exactly what the line-by-line parser does, with the same line numbers and errors."""
+    tried("formats.parse_blocks")
+    by_line = formats.parse("ndjson", lines)
+    by_block = formats.parse_blocks("ndjson", _blocks(lines, cuts))
+    assert [r.id for r in by_block[0]] == [r.id for r in by_line[0]]
+    assert by_block[1] == by_line[1]
+
+
+def test_two_halves_of_a_reading_are_two_bad_lines_in_a_block() -> None:
+    good = json.dumps(_reading()).encode()
+    cut = good.index(b'"gateway_id"')
+    halves = [good, good[:cut] + b"\n" + b"{" + good[cut:], good]
+    items, rejected = formats.parse_blocks("ndjson", _blocks(halves, []))
+    assert len(items) == 2 and [r["line"] for r in rejected] == [2, 3]

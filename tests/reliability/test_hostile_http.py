@@ -392,12 +392,6 @@ def test_hostile_json_lines_are_listed_not_fatal(env: Env) -> None:
     assert [r["line"] for r in body["rejected"]] == [2, 3, 4, 5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/pipeline.py _lines joins `rest + chunk` for every 64 KiB chunk, so one long "
-    "line costs O(n^2): 8 MiB takes ~2.6 s, 32 MiB ~48 s, and a 300 KB gzip body expanding to "
-    "one 256 MiB line pins a worker for tens of minutes (found by this suite)",
-)
 @pytest.mark.slow
 def test_one_long_line_is_refused_quickly(tmp_path: Path) -> None:
     import time
@@ -411,12 +405,6 @@ def test_one_long_line_is_refused_quickly(tmp_path: Path) -> None:
     assert elapsed < 2.0, f"a 24 MiB line took {elapsed:.1f} s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest: each blank line costs a Python iteration, so a ~260 KB gzip body of 256 MiB "
-    "newlines (the default limit) keeps a worker busy for minutes before its 413 (found by "
-    "this suite; measured > 120 s against `ingest serve`)",
-)
 def test_blank_line_bomb_is_refused_quickly(tmp_path: Path) -> None:
     import time
 
