@@ -7,6 +7,7 @@ test holds them equal).
 from __future__ import annotations
 
 import calendar
+import threading
 import time
 from typing import Any
 
@@ -130,8 +131,22 @@ def batch_stats_to_line(
             "write_ms": float(write_ms),
             "replayed": bool(replayed),
         },
-        time_ms if time_ms is not None else int(time.time() * 1000),
+        time_ms if time_ms is not None else _unique_ms(),
     )
+
+
+_last_ms = 0
+_ms_lock = threading.Lock()
+
+
+def _unique_ms() -> int:
+    """Now in ms, but never the same ms twice in this process: a point with the same series
+    and timestamp as another overwrites it (InfluxDB) or is folded into it (VictoriaMetrics
+    with dedup), so two batches answered in one millisecond would count as one."""
+    global _last_ms
+    with _ms_lock:
+        _last_ms = max(int(time.time() * 1000), _last_ms + 1)
+        return _last_ms
 
 
 def gateway_status_to_line(
