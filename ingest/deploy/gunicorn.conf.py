@@ -6,7 +6,9 @@ import os
 
 bind = os.environ.get("INGEST_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("INGEST_WORKERS", "2"))
-worker_class = "gthread"  # a slow uplink over GPRS must not hold the only worker
+# gthread (a slow uplink over GPRS must not hold the only worker) with a read timeout on
+# request headers (INGEST_HEADER_TIMEOUT, default 5 s): ingest/gworker.py
+worker_class = "ingest.gworker.TimedThreadWorker"
 # As many threads as batches a process may decode at once (MAX_INFLIGHT in routes/batches.py).
 # A thread waits at most INGEST_BODY_TIMEOUT (5 s) for each byte of a body, so clients that
 # stop mid-body hold threads for seconds, not for good; behind nginx (deploy/nginx-ingest.conf

@@ -247,17 +247,6 @@ def test_a_body_that_trickles_in_with_pauses_is_accepted(server: IngestProc) -> 
     assert _stored_seqs(server) >= set(range(9000, 9030))
 
 
-SLOW_HEADERS_PIN_THREADS = pytest.mark.xfail(
-    strict=True,
-    reason="ingest serve (gunicorn gthread): a client that stops inside its request headers "
-    "holds a thread for good (gthread waits 5 s for a request's first bytes, then reads the "
-    "headers with no timeout, and the app's body timeout starts only after them): 12 such "
-    "clients starve an honest gateway; nginx in front (client_header_timeout) covers it "
-    "(found while fixing the slow-body finding)",
-)
-
-
-@SLOW_HEADERS_PIN_THREADS
 def test_clients_stalled_inside_their_headers_do_not_starve_other_gateways(
     server: IngestProc,
 ) -> None:
