@@ -73,3 +73,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(error=f"internal error: {type(exc).__name__}"), 500
 
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Release what `create_app` opened (the sweeper thread, the calling thread's database
+    connections, the feed's): for tests and embedders that build many apps in one process."""
+    svc = app.extensions["ingest"]
+    svc.notifier.close()
+    svc.store.close()
+    svc.tokens.close()

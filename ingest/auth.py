@@ -54,6 +54,13 @@ class TokenStore:
             self._local.conn = conn
         return conn
 
+    def close(self) -> None:
+        """Close this thread's connection (each thread opens its own)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     def create(self, kind: str, subject: str) -> str:
         if kind not in KINDS:
             raise ValueError(f"token kind must be one of {sorted(KINDS)}, got {kind!r}")

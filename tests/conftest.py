@@ -22,6 +22,17 @@ APT_HINT = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _close_ingest_apps() -> Iterator[None]:
+    """In-process ingest apps (tests/ingest/conftest.py build_env) hold sqlite files and a
+    sweeper thread; closed after each test so the process does not run past 1024 fds (paho's
+    select() cannot watch a socket numbered above that: MQTT tests late in the run failed)."""
+    yield
+    from tests.ingest.conftest import close_open_apps
+
+    close_open_apps()
+
+
 def require(kind: type[servers.Server]) -> None:
     missing = servers.missing_binaries(*servers.BINARIES[kind])
     if not missing:

@@ -38,6 +38,7 @@ class Notifier:
         self.metrics = metrics
         self.policy = policy or rules.Policy()
         self.sinks = sinks or []  # objects with .deliver(list[Notification])
+        self._stop = threading.Event()
 
     def on_readings(self, readings: list[Any]) -> list[Notification]:
         by_node: dict[str, list[Any]] = defaultdict(list)
@@ -85,8 +86,7 @@ class Notifier:
             return None
 
         def loop() -> None:
-            while True:
-                time.sleep(every_s)
+            while not self._stop.wait(every_s):
                 try:
                     self.sweep()
                 except Exception:
@@ -95,6 +95,14 @@ class Notifier:
         thread = threading.Thread(target=loop, name="ingest-silent-sweep", daemon=True)
         thread.start()
         return thread
+
+    def close(self) -> None:
+        """Stop the sweeper; close the feed, the state and any sink that can be closed."""
+        self._stop.set()
+        for part in (self.feed, self.state, *self.sinks):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
 
 
 def build_notifier(settings: Settings, store: Any, metrics: Metrics) -> Notifier:

@@ -35,6 +35,13 @@ class StateStore:
             self._local.conn = conn
         return conn
 
+    def close(self) -> None:
+        """Close this thread's connection (each thread opens its own)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     @contextmanager
     def locked(self, node_ids: list[str] | None) -> Iterator[dict[str, NodeState]]:
         """States of `node_ids` (all nodes when None), saved back when the block succeeds."""

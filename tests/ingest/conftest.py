@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ingest import codecs, wire
-from ingest.app import create_app
+from ingest.app import close_app, create_app
 from ingest.settings import Settings
 
 GATEWAY = "gw-test-01"
@@ -88,9 +88,22 @@ class Env:
         return self.client.get(path, headers={"Authorization": f"Bearer {token or self.app_token}"})
 
 
+OPEN_APPS: list[Any] = []  # closed after each test by tests/conftest.py (fds, sweeper threads)
+
+
+def track(app: Any) -> Any:
+    OPEN_APPS.append(app)
+    return app
+
+
+def close_open_apps() -> None:
+    while OPEN_APPS:
+        close_app(OPEN_APPS.pop())
+
+
 def build_env(var_dir: Path, gateway: str = GATEWAY, **settings: Any) -> Env:
     config = Settings(var_dir=var_dir, **settings)
-    app = create_app(config)
+    app = track(create_app(config))
     svc = app.extensions["ingest"]
     return Env(
         app=app,

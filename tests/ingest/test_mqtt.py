@@ -20,7 +20,7 @@ from ingest import codecs, wire
 from ingest.app import create_app
 from ingest.mqtt_consumer import UplinkConsumer
 from ingest.settings import Settings
-from tests.ingest.conftest import make_readings
+from tests.ingest.conftest import make_readings, track
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def setup(mosquitto, tmp_path: Path) -> Iterator[tuple]:
     gateway_id = f"gw-mq-{uuid.uuid4().hex[:6]}"
     settings = Settings(var_dir=tmp_path / "var", mqtt_url=f"mqtt://{mosquitto.host}:{mosquitto.port}",
                         silent_sweep_s=0).resolved()  # fmt: skip
-    app = create_app(settings)
+    app = track(create_app(settings))
     svc = app.extensions["ingest"]
     token = svc.tokens.create("gateway", gateway_id)
     consumers = [
