@@ -10,7 +10,8 @@ Durability settings (see docs/edge-agent.md, "Durability"):
 
 Rows are deleted only by `ack_batch`, i.e. after the ingest's 200, or by the disk-quota
 policy (counted). A batch id is assigned and committed *before* the first send, so after a
-crash the same rows go out again under the same Idempotency-Key.
+crash the same rows go out again under the same Idempotency-Key; only a 200 that does not
+account for every line makes the shipper give the rows a new batch id (`rekey_batch`).
 
 Full disk (edge_agent/reserve.py): the buffer keeps a reserve file and a WAL bounded to a
 quarter of it. The first write that fails with SQLITE_FULL releases the reserve and puts
