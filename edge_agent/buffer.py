@@ -510,6 +510,12 @@ class Buffer:
             if p.exists()
         )
 
+    def release_memory(self) -> None:
+        """Empty SQLite's page cache (it refills as pages are read again): called when a
+        backlog has drained, so the cache a catch-up filled does not stay resident."""
+        with self._lock:
+            self._db.execute("PRAGMA shrink_memory")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from edge_agent import config as cfg
-from edge_agent import logsetup
+from edge_agent import logsetup, memory
 
 DEFAULT_CONFIG = "/etc/edge-agent/config.toml"
 
@@ -72,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    memory.pin_mmap_threshold()  # before the imports and buffers it concerns
     from edge_agent.daemon import Agent
 
     config = _load(args)

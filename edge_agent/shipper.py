@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from edge_agent import memory
 from edge_agent.buffer import Batch, Buffer
 from edge_agent.metrics import Counters
 from edge_agent.sinks.result import SendResult
@@ -73,6 +74,7 @@ class Shipper:
         self.max_rows = max_rows
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.failures = 0  # consecutive failed attempts
+        self.rows_shipped = 0  # readings acknowledged by the ingest since start
         self.buffer_failures = 0  # consecutive buffer writes that failed
         self._unpurged: set[str] = set()  # acknowledged by the ingest, purge failed
         self.last_error = ""
@@ -116,7 +118,9 @@ class Shipper:
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= self.next_due or self.buffer.depth()[0] >= self.max_rows:
-                self._ship_all(deadline=None)
+                shipped = self.rows_shipped
+                if self._ship_all(deadline=None) and self.rows_shipped - shipped > self.max_rows:
+                    self._release_memory()  # a backlog drained: give its memory back
                 self.next_due = time.monotonic() + self.interval
                 continue
             self._wake.wait(min(self.next_due - now, 5.0))
@@ -147,6 +151,13 @@ class Shipper:
             if deadline is not None or self._stop.wait(delay):
                 return False
         return False
+
+    def _release_memory(self) -> None:
+        try:
+            self.buffer.release_memory()
+        except sqlite3.Error as exc:
+            log.warning("could not shrink the buffer's page cache: %s", exc)
+        memory.release()
 
     # ---- one attempt ------------------------------------------------------------------
     def _send(self, batch: Batch) -> float | None:
@@ -210,6 +221,7 @@ class Shipper:
             if self.failures:
                 log.info("uplink back after %d failed attempts", self.failures)
             self.failures, self.last_error = 0, ""
+            self.rows_shipped += len(batch.lines)
             self._unpurged.add(batch.batch_id)
             self._purge(batch.batch_id)
             replayed = " (replayed)" if body.get("replayed") else ""

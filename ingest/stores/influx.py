@@ -58,7 +58,8 @@ class InfluxStore:
         self._local = threading.local()
         self._gate = writegate.gate(self.ledger_path)
         self._writer: sqlite3.Connection | None = None
-        self._db().executescript(idledger.SCHEMA + summary.SCHEMA)
+        self._db().executescript(summary.SCHEMA)
+        self._legacy_ledger = idledger.setup(self._db())
 
     @classmethod
     def from_url(cls, url: str, var_dir: Path | None = None) -> InfluxStore:
@@ -121,7 +122,8 @@ class InfluxStore:
         rejected: list[dict[str, Any]],
         rejected_total: int | None = None,
     ) -> WriteOutcome:
-        unique, hashes = idledger.prepare(items)  # what needs no ledger: before the lock
+        claim = idledger.prepare(items)  # what needs no ledger: before the lock
+        unique = claim.unique
         lines = [fast_reading_line(r) for r in unique]
         totals = summary.summarize(unique)
         with self._gate.lock:
@@ -135,7 +137,7 @@ class InfluxStore:
                 if previous is not None:
                     db.execute("ROLLBACK")
                     return WriteOutcome(result={**previous, "replayed": True})
-                positions = idledger.claim(db, unique, hashes)
+                positions = idledger.claim(db, claim, self._legacy_ledger)
                 new = unique
                 if positions is not None:
                     new = [unique[i] for i in positions]

@@ -52,7 +52,8 @@ class SqliteStore:
         self._local = threading.local()
         self._gate = writegate.gate(self.path)
         self._writer: sqlite3.Connection | None = None
-        self._db().executescript(_SCHEMA + idledger.SCHEMA + summary.SCHEMA)
+        self._db().executescript(_SCHEMA + summary.SCHEMA)
+        self._legacy_ledger = idledger.setup(self._db())
 
     @classmethod
     def from_url(cls, url: str) -> SqliteStore:
@@ -96,8 +97,9 @@ class SqliteStore:
         rejected: list[dict[str, Any]],
         rejected_total: int | None = None,
     ) -> WriteOutcome:
-        unique, hashes = idledger.prepare(items)  # what needs no database: before the lock
-        prepared = _Prepared(unique, hashes, [_row(r) for r in unique], summary.summarize(unique))
+        claim = idledger.prepare(items)  # what needs no database: before the lock
+        unique = claim.unique
+        prepared = _Prepared(claim, [_row(r) for r in unique], summary.summarize(unique))
         with self._gate.lock:
             db = self._write_db()
             try:
@@ -129,11 +131,11 @@ class SqliteStore:
         previous = idledger.find_batch(db, batch_id)
         if previous is not None:  # a concurrent request with the same key won the race
             return WriteOutcome(result={**previous, "replayed": True})
-        positions = idledger.claim(db, prepared.unique, prepared.hashes)
+        positions = idledger.claim(db, prepared.claim, self._legacy_ledger)
         if positions is None:  # all new: the common case
-            new, rows, totals = prepared.unique, prepared.rows, prepared.summary
+            new, rows, totals = prepared.claim.unique, prepared.rows, prepared.summary
         else:
-            new = [prepared.unique[i] for i in positions]
+            new = [prepared.claim.unique[i] for i in positions]
             rows = [prepared.rows[i] for i in positions]
             totals = summary.summarize(new)
         db.executemany(_INSERT, rows)  # rid NULL: SQLite numbers them max(rid) + 1, ...
@@ -171,8 +173,7 @@ class SqliteStore:
 
 
 class _Prepared(NamedTuple):
-    unique: list[Reading]
-    hashes: list[int]
+    claim: idledger.Prepared
     rows: list[tuple]
     summary: summary.Summary
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.stores import idledger
 from tests.ingest.conftest import Env, make_readings
 
 
@@ -82,14 +81,3 @@ def test_bad_query_parameters_are_400_naming_them(loaded: Env, query: str, needl
 def test_read_api_needs_an_app_token(loaded: Env) -> None:
     assert loaded.client.get("/v1/nodes").status_code == 401
     assert loaded.get("/v1/nodes", token=loaded.gateway_token).status_code == 403
-
-
-def test_two_ids_sharing_a_hash_are_both_stored(env: Env, monkeypatch) -> None:
-    monkeypatch.setattr(idledger, "id_hash", lambda reading_id: 42)  # every id collides
-    readings = make_readings(4)
-    first = env.post(readings[:2]).json
-    assert (first["accepted"], first["duplicates"]) == (2, 0)
-    again = env.post(readings).json
-    total = env.app.extensions["ingest"].store.stats()["readings"]
-    assert total == 4
-    assert again["duplicates"] == 2 and again["accepted"] == 2
