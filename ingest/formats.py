@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
+
+import msgspec
 
 from ingest import fastwire, wire
 from ingest.fastwire import Reading
@@ -43,7 +45,7 @@ def parse_blocks(fmt: str, blocks: Iterable[Block]) -> tuple[list[Reading], list
     if fmt == "ndjson":
         return parse_ndjson_blocks(blocks)
     if fmt == "csv":
-        return _parse_csv_numbered(chain.from_iterable(map(_nonblank, blocks)))
+        return _parse_csv_blocks(blocks)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -111,52 +113,132 @@ _FIXED = {"id", "timestamp", "gateway_id", "node_id", "gps", "profile", "label",
 
 
 def parse_csv(lines: Iterable[bytes]) -> tuple[list[Reading], list[Rejected]]:
-    return _parse_csv_numbered(enumerate(lines, start=1))
+    """Line by line: the reference for `parse_blocks("csv", ...)`."""
+    parser = _CsvParser()
+    for number, line in enumerate(lines, start=1):
+        if not parser.line(number, line):
+            break
+    return parser.items, parser.rejected
 
 
-def _parse_csv_numbered(
-    lines: Iterable[tuple[int, bytes]],
-) -> tuple[list[Reading], list[Rejected]]:
-    items: list[Reading] = []
-    rejected: list[Rejected] = []
-    header: list[str] | None = None
-    for number, line in lines:
-        if not line.strip():
+def _parse_csv_blocks(blocks: Iterable[Block]) -> tuple[list[Reading], list[Rejected]]:
+    """Line by line until the header is read, then each block's rows in one go (one
+    `csv.reader`, cached timestamps, one msgspec conversion, the batch checks of
+    ingest/fastwire.py); a block with any row in doubt goes line by line, so the verdicts,
+    line numbers and errors are `parse_csv`'s (equal by a property test)."""
+    parser = _CsvParser()
+    for block in blocks:
+        lines = list(_nonblank(block))
+        start = 0
+        while parser.header is None and start < len(lines):
+            if not parser.line(*lines[start]):
+                return parser.items, parser.rejected
+            start += 1
+        rest = lines[start:]
+        if not rest:
             continue
+        fast = parser.fast(rest)
+        if fast is not None:
+            parser.items += fast
+            continue
+        for number, line in rest:
+            parser.line(number, line)
+    return parser.items, parser.rejected
+
+
+class _CsvParser:
+    def __init__(self) -> None:
+        self.header: list[str] | None = None
+        self.items: list[Reading] = []
+        self.rejected: list[Rejected] = []
+        self.checker = fastwire.Checker()
+        self.days: dict[str, int] = {}  # valid day → its epoch second (fast stamps)
+
+    def line(self, number: int, line: bytes) -> bool:
+        """Take one line; False when the body cannot go on (no usable header)."""
+        if not line.strip():
+            return True
         try:
             text = line.decode().rstrip("\r")
         except UnicodeDecodeError:
-            rejected.append({"line": number, "error": "line is not UTF-8"})
-            continue
+            self.rejected.append({"line": number, "error": "line is not UTF-8"})
+            return True
         try:
             cells = next(csv.reader(io.StringIO(text), skipinitialspace=True))
         except csv.Error as exc:  # a bare carriage return inside the line; a huge cell
-            rejected.append({"line": number, "error": f"line is not a CSV row: {exc}"})
-            if header is None:
-                return [], rejected
-            continue
-        if header is None:
-            header = [c.strip().lower() for c in cells]
-            missing = {"id", "timestamp", "gateway_id", "node_id"} - set(header)
+            self.rejected.append({"line": number, "error": f"line is not a CSV row: {exc}"})
+            return self.header is not None
+        if self.header is None:
+            self.header = [c.strip().lower() for c in cells]
+            missing = {"id", "timestamp", "gateway_id", "node_id"} - set(self.header)
             if missing:
-                rejected.append({"line": number, "error": f"CSV header lacks {sorted(missing)}"})
-                return [], rejected
-            continue
+                self.rejected.append(
+                    {"line": number, "error": f"CSV header lacks {sorted(missing)}"}
+                )
+                return False
+            return True
         try:
-            items.append(fastwire.from_dict(wire.validate(csv_row_to_reading(header, cells))))
+            reading = csv_row_to_reading(self.header, cells)
+            self.items.append(fastwire.from_dict(wire.validate(reading)))
         except ValueError as exc:
-            rejected.append({"line": number, "error": str(exc)})
-    return items, rejected
+            self.rejected.append({"line": number, "error": str(exc)})
+        return True
+
+    def fast(self, lines: list[tuple[int, bytes]]) -> list[Reading] | None:
+        """Every line a valid row → their readings; None when any is in doubt."""
+        header = self.header
+        if header is None or len(set(header)) != len(header):
+            return None
+        try:
+            texts = [line.decode().rstrip("\r") for _, line in lines]
+            # One reader over the lines; as many rows as lines proves no quoted cell ran
+            # on into the next line, so each row is what a reader of its line alone gives.
+            rows = list(csv.reader(texts, skipinitialspace=True))
+            if len(rows) != len(texts):
+                return None
+            dicts = [csv_row_to_reading(header, cells, self._stamp) for cells in rows]
+            readings = msgspec.convert(dicts, list[Reading])
+        except (UnicodeDecodeError, csv.Error, ValueError, msgspec.ValidationError):
+            return None
+        return readings if self.checker.all_ok(readings) else None
+
+    def _stamp(self, text: str) -> tuple[str, int]:
+        """`_stamp` for days from 1970 on, without datetime per row."""
+        found = _CSV_TS.fullmatch(text)
+        if found is None:
+            return _stamp(text)
+        day = found[1]
+        base = self.days.get(day)
+        if base is None:
+            ts, epoch = _stamp(text)  # the reference: checks the day, raises if invalid
+            base = epoch - (int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4]))
+            if base < 0:
+                return ts, epoch
+            if len(self.days) < 10_000:
+                self.days[day] = base
+        epoch = base + int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4])
+        return f"{day}T{found[2]}:{found[3]}:{found[4]}.000Z", epoch
 
 
-def csv_row_to_reading(header: list[str], cells: list[str]) -> dict[str, Any]:
+_CSV_TS = re.compile(r"(\d{4}-\d{2}-\d{2}) ([01]\d|2[0-3]):([0-5]\d):([0-5]\d)")
+
+
+def _stamp(text: str) -> tuple[str, int]:
+    """`YYYY-MM-DD hh:mm:ss` (UTC) → (the reading's ts, its epoch second)."""
+    try:
+        when = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"timestamp {text!r} is not YYYY-MM-DD hh:mm:ss") from None
+    return wire.format_ts(when.timestamp()), int(when.timestamp())
+
+
+def csv_row_to_reading(
+    header: list[str], cells: list[str], stamp: Callable[[str], tuple[str, int]] = _stamp
+) -> dict[str, Any]:
     if len(cells) != len(header):
         raise ValueError(f"row has {len(cells)} cells, header has {len(header)}")
     row = dict(zip(header, (c.strip() for c in cells), strict=True))
-    try:
-        when = datetime.strptime(row["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError:
-        raise ValueError(f"timestamp {row['timestamp']!r} is not YYYY-MM-DD hh:mm:ss") from None
+    ts, epoch = stamp(row["timestamp"])
     values: dict[str, float] = {}
     for name, cell in row.items():
         if name in _FIXED or name == "score" or cell == "":
@@ -169,11 +251,11 @@ def csv_row_to_reading(header: list[str], cells: list[str]) -> dict[str, Any]:
         values["lat"], values["lon"] = _number("gps.lat", parts[0]), _number("gps.lon", parts[1])
     reading: dict[str, Any] = {
         "id": row["id"],
-        "ts": wire.format_ts(when.timestamp()),
+        "ts": ts,
         "gateway_id": row["gateway_id"],
         "node_id": row["node_id"],
         "boot": int(row["boot"]) if row.get("boot") else 0,
-        "seq": int(row["seq"]) if row.get("seq") else int(when.timestamp()),
+        "seq": int(row["seq"]) if row.get("seq") else epoch,
         "values": values,
         "flags": [],
     }

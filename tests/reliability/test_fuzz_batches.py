@@ -251,3 +251,57 @@ def test_two_halves_of_a_reading_are_two_bad_lines_in_a_block() -> None:
     halves = [good, good[:cut] + b"\n" + b"{" + good[cut:], good]
     items, rejected = formats.parse_blocks("ndjson", _blocks(halves, []))
     assert len(items) == 2 and [r["line"] for r in rejected] == [2, 3]
+
+
+_good_rows = [
+    b'r1,2025-05-10 06:10:10,gw-1,rice-07,29.5,95.0,3.99,6.8,61.1,"-8.588182, 115.10207"',
+    b"r2,2025-05-10 23:59:59,gw-1,rice-07,29.5,,3.99,6.8,61.1,",
+    b'r3, 2025-05-11 00:00:00 ,gw-1,rice-08,1e3,95,-0.5,6.8,0,"-8.5,115.1"\r',
+    b"r4,1970-01-01 00:00:07,gw-1,rice-09,29.5,95.0,3.99,6.8,61.1,",
+]
+_csv_line = st.one_of(
+    st.sampled_from(_good_rows),
+    st.sampled_from([b"", b" ", b"\r", b",", b'"', b'r5,"2025-05-10 06:10:10', b'10"']),
+    st.sampled_from(_good_rows).map(lambda g: g.replace(b"2025-05-10", b"2025-02-30")),
+    st.sampled_from(_good_rows).map(lambda g: g.replace(b"2025-05-10", b"1969-12-31")),
+    st.sampled_from(_good_rows).map(lambda g: g.replace(b"06:10:10", b"6:10:10")),
+    st.sampled_from(_good_rows).map(lambda g: g.replace(b"29.5", b"nan")),
+    st.sampled_from(_good_rows).map(lambda g: g.replace(b"gw-1", b"gw 1")),
+    st.sampled_from(_good_rows).map(lambda g: g[:30]),
+    st.binary(max_size=60).filter(lambda b: b"\n" not in b),
+)
+_csv_headers = st.sampled_from(
+    [
+        CSV_HEADER,
+        CSV_HEADER + b",seq,boot,profile,score,label",
+        CSV_HEADER.replace(b"gas", b"temperature"),  # a repeated name: line by line only
+        b"id,timestamp,gateway_id",
+        b"\xff",
+    ]
+)
+
+
+@FUZZ
+@given(_csv_headers, st.lists(_csv_line, max_size=12), st.lists(st.integers(0, 13), max_size=4))
+def test_csv_blocks_parse_like_lines(header: bytes, rows: list[bytes], cuts: list[int]) -> None:
+    """The CSV block parser (one reader and one conversion per block of valid rows) gives
+    exactly the readings, rejections, line numbers and errors of the line-by-line one."""
+    tried("formats.parse_blocks(csv)")
+    lines = [header, *rows]
+    by_line = formats.parse("csv", lines)
+    by_block = formats.parse_blocks("csv", _blocks(lines, cuts))
+    assert [r.as_dict() for r in by_block[0]] == [r.as_dict() for r in by_line[0]]
+    assert by_block[1] == by_line[1]
+
+
+def test_csv_rows_of_a_block_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid rows after the header are converted per block, not per line."""
+    per_line: list[int] = []
+    real = formats._CsvParser.line
+    monkeypatch.setattr(
+        formats._CsvParser, "line", lambda self, n, b: per_line.append(n) or real(self, n, b)
+    )
+    lines = [CSV_HEADER, *_good_rows]
+    items, rejected = formats.parse_blocks("csv", _blocks(lines, []))
+    assert len(items) == 4 and not rejected and per_line == [1]
+    assert items[3].ts == "1970-01-01T00:00:07.000Z" and items[3].seq == 7
