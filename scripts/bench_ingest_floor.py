@@ -1,0 +1,117 @@
+"""What one reading costs at each stage of the sqlite ingest path, each stage alone, in this
+process (no HTTP, no locks): the floor under the end-to-end figure of bench_ingest.py, set
+beside the 5 µs a reading that the 200k readings/s target leaves on one core.
+
+Stages: gunzip of the NDJSON body; msgspec `decode_lines` into `fastwire.Reading`; the
+batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`is_canonical`: one
+SHA-1 per reading); the store's row building (`_row`: values and flags re-encoded); the
+`readings` INSERT by `executemany` with and without its (node_id, ts) index; the ledger's
+`reading_ids` INSERT with stream keys. CPU time (`time.process_time`), the best of
+`--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading batches.
+
+Usage: python scripts/bench_ingest_floor.py [--rows 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_ingest import chunks, paper_readings  # noqa: E402
+
+from ingest import codecs, fastwire, wire  # noqa: E402
+from ingest.stores import idledger  # noqa: E402
+from ingest.stores import sqlite as sqlite_store  # noqa: E402
+
+BUDGET_US = 5.0  # 200,000 readings/s on one core
+NOT_SUMMED = {
+    "canonical-id check": "part of the ledger claim",
+    "readings INSERT, no index": "the store has the index",
+}
+
+
+def best(repeat: int, run: Callable[[], None]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.process_time()
+        run()
+        times.append(time.process_time() - started)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    scale = max(1, -(-args.rows // 49_785))
+    readings = paper_readings(scale, "gw-bench")[: args.rows]
+    n = len(readings)
+    batches = [wire.encode_ndjson(c) for c in chunks(readings, 10_000)]
+    bodies = [codecs.compress(b, "gzip") for b in batches]
+    print(f"{n} readings of the paper's layout, {len(batches)} batches", flush=True)
+    decoded = [fastwire._one.decode_lines(b) for b in batches]
+    flat = [r for batch in decoded for r in batch]
+    rows = [sqlite_store._row(r) for r in flat]
+    work = Path(tempfile.mkdtemp(prefix="ingest-floor-"))
+
+    def insert(indexed: bool) -> Callable[[], None]:
+        def run() -> None:
+            path = work / f"r{indexed}{time.monotonic_ns()}.sqlite3"
+            db = sqlite3.connect(path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            schema = sqlite_store._SCHEMA
+            db.executescript(schema if indexed else schema.split("CREATE INDEX")[0])
+            for start in range(0, n, 10_000):
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(sqlite_store._INSERT, rows[start : start + 10_000])
+                db.execute("COMMIT")
+            db.close()
+
+        return run
+
+    def ledger() -> None:
+        db = sqlite3.connect(work / f"l{time.monotonic_ns()}.sqlite3", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        idledger.setup(db)
+        for batch in decoded:
+            claim = idledger.prepare(batch)
+            db.execute("BEGIN IMMEDIATE")
+            assert idledger.claim(db, claim) is None
+            db.execute("COMMIT")
+        db.close()
+
+    checker = fastwire.Checker()
+    stages = [
+        ("gunzip", lambda: [codecs.decompress(b, "gzip") for b in bodies]),
+        ("msgspec decode_lines", lambda: [fastwire._one.decode_lines(b) for b in batches]),
+        ("batch checks (all_ok)", lambda: [checker.all_ok(b) for b in decoded]),
+        ("canonical-id check", lambda: [idledger.is_canonical(r) for r in flat]),
+        ("row building (_row)", lambda: [sqlite_store._row(r) for r in flat]),
+        ("readings INSERT, no index", insert(False)),
+        ("readings INSERT + (node_id, ts) index", insert(True)),
+        ("ledger claim (prepare + INSERT)", ledger),
+    ]
+    total = 0.0
+    print(f"\n{'stage':<40} {'µs/reading':>10}   budget for 200k/s: {BUDGET_US:.1f} µs in all")
+    for name, run in stages:
+        us = best(args.repeat, run) / n * 1e6
+        summed = name not in NOT_SUMMED
+        total += us if summed else 0.0
+        note = "" if summed else f"   (not summed: {NOT_SUMMED[name]})"
+        print(f"{name:<40} {us:>10.2f}{note}", flush=True)
+    print(f"{'sum (indexed insert)':<40} {total:>10.2f}   = {1e6 / total:,.0f} readings/s at most")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
