@@ -6,7 +6,8 @@ Stages: gunzip of the NDJSON body; msgspec `decode_lines` into `fastwire.Reading
 batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`is_canonical`: one
 SHA-1 per reading); the store's row building (`_row`: values and flags re-encoded); the
 `readings` INSERT by `executemany` with and without its (node_id, ts) index; the ledger's
-`reading_ids` INSERT with stream keys. CPU time (`time.process_time`), the best of
+`reading_ids` INSERT with stream keys. Then the paper's CSV layout, parsed by block and
+line by line. CPU time (`time.process_time`), the best of
 `--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading batches.
 
 Usage: python scripts/bench_ingest_floor.py [--rows 100000] [--repeat 3]
@@ -26,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_ingest import chunks, paper_readings  # noqa: E402
+from bench_ingest import chunks, paper_csv, paper_readings  # noqa: E402
 
-from ingest import codecs, fastwire, wire  # noqa: E402
+from ingest import codecs, fastwire, formats, wire  # noqa: E402
 from ingest.stores import idledger  # noqa: E402
 from ingest.stores import sqlite as sqlite_store  # noqa: E402
 
@@ -110,6 +111,18 @@ def main() -> int:
         note = "" if summed else f"   (not summed: {NOT_SUMMED[name]})"
         print(f"{name:<40} {us:>10.2f}{note}", flush=True)
     print(f"{'sum (indexed insert)':<40} {total:>10.2f}   = {1e6 / total:,.0f} readings/s at most")
+
+    # The paper's CSV layout: the block parser against the line-by-line reference.
+    lines = paper_csv(readings[:20_000]).split(b"\n")[:-1]
+    blocks = [
+        (start + 1, b"".join(line + b"\n" for line in lines[start : start + 500]))
+        for start in range(0, len(lines), 500)
+    ]
+    rows_n = len(lines) - 1
+    slow = best(args.repeat, lambda: formats.parse("csv", lines)) / rows_n * 1e6
+    fast = best(args.repeat, lambda: formats.parse_blocks("csv", blocks)) / rows_n * 1e6
+    print(f"\nCSV parse, {rows_n} rows: line by line {slow:.1f} µs/row (the reference),"
+          f" by block {fast:.1f} µs/row ({slow / fast:.1f}x)")  # fmt: skip
     return 0
 
 
