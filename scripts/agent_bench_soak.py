@@ -2,7 +2,9 @@
 
 Nodes on ptys send readings at a steady rate; the agent scores, buffers and ships them to the
 real ingest every few seconds. For the middle third of the run the ingest is stopped, so the
-backlog piles up. RSS is sampled every --sample seconds. Target: ≤ 60 MB and flat.
+backlog piles up (`--outages N`: N outages instead, the run cut into 2N+1 equal parts and
+the ingest down in every second one — does each outage leave memory behind?). RSS is
+sampled every --sample seconds. Target: ≤ 60 MB and flat.
 
 Anchor, measured in the same run: an in-memory buffer (ThingsBoard gateway's default
 "memory" storage) holding the same backlog as Python objects — how much RAM the outage's
@@ -62,6 +64,7 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--sample", type=float, default=10.0)
     parser.add_argument("--out", type=Path, help="write the RSS curve here as JSON")
+    parser.add_argument("--outages", type=int, default=1, help="ingest outages (default 1)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="agent-soak-"))
@@ -79,19 +82,21 @@ def main() -> int:
         node.start()
     curve: list[dict[str, float]] = []
     start = time.monotonic()
-    outage = (args.seconds / 3, 2 * args.seconds / 3)
+    part = args.seconds / (2 * args.outages + 1)
+    outages = [(part * (2 * i + 1), part * (2 * i + 2)) for i in range(args.outages)]
     down = False
     max_pending = 0
     print(
         f"soak: {args.nodes} nodes x {args.rate:g}/s for {args.seconds:g}s, ingest down "
-        f"{outage[0]:.0f}-{outage[1]:.0f}s; work dir {work}",
+        f"{', '.join(f'{a:.0f}-{b:.0f}' for a, b in outages)}s; work dir {work}",
         flush=True,
     )
     while (t := time.monotonic() - start) < args.seconds:
-        if not down and outage[0] <= t < outage[1]:
+        within = any(a <= t < b for a, b in outages)
+        if not down and within:
             ingest.stop()
             down = True
-        elif down and t >= outage[1]:
+        elif down and not within:
             ingest.start()
             down = False
         status = agent.status()
