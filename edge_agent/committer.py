@@ -1,10 +1,18 @@
 """The group committer: one thread that turns what sources submit into durable readings.
 
-Sources put Submissions on a queue. The committer takes everything that arrives within
-`group_commit_ms` of the first item, runs the pipeline (dedupe, range flags, id, fuzzy
-score), writes the group to the buffer in one fsync'd transaction, and only then sets each
-submission's Ack (the HTTP source answers 2xx on it) and hands the readings to the
-listeners (local MQTT, alerts, status page).
+Sources put Submissions on a queue. The committer gathers a group, runs the pipeline
+(dedupe, range flags, id, fuzzy score), writes the group to the buffer in one fsync'd
+transaction, and only then sets each submission's Ack (the HTTP source answers 2xx on it)
+and hands the readings to the listeners (local MQTT, alerts, status page).
+
+When a group closes:
+- nobody waits on it (serial readings): `group_commit_ms` after its first item, so a
+  steady trickle costs one fsync per window, not one per reading;
+- someone waits on an ack (an HTTP node, the MQTT source's PUBACK): as soon as the queue
+  is empty, but not before `commit_gap_ms` after the previous commit ended. A waiting
+  client is answered after one fsync instead of a whole window, and the fsync rate stays
+  at most 1000 / commit_gap_ms a second however the requests arrive (SD-card wear). Under
+  load the group grows by itself: what arrives during one commit goes into the next.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from edge_agent.buffer import Buffer, Stored
 from edge_agent.metrics import Counters
@@ -41,21 +51,26 @@ Listener = Callable[[list[dict[str, Any]]], None]
 
 
 class Ack:
-    """Set once the submission's readings are durable (or failed to become so)."""
+    """Set once the submission's readings are durable (or failed to become so).
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
+    Wait for it with `wait()` (a thread), or pass `on_done`, which the committer thread
+    calls instead (the HTTP source wakes its event loop with it; no Event is made then)."""
+
+    def __init__(self, on_done: Callable[[Ack], None] | None = None) -> None:
+        self.done = None if on_done else threading.Event()
         self.accepted = 0
         self.duplicates = 0
         self.ids: list[str] = []
         self.error: str | None = None
-        self.on_done: Callable[[Ack], None] | None = None  # runs in the committer thread
+        self.on_done = on_done  # runs in the committer thread
 
     def wait(self, timeout: float) -> bool:
+        assert self.done is not None, "an Ack with on_done is not waited on"
         return self.done.wait(timeout)
 
     def finish(self) -> None:
-        self.done.set()
+        if self.done is not None:
+            self.done.set()
         if self.on_done is not None:
             try:
                 self.on_done(self)
@@ -84,7 +99,7 @@ class NodeState:
     source: str = ""
 
     def row(self) -> dict[str, Any]:
-        return {**self.__dict__, "last_values": json.dumps(self.last_values)}
+        return {**self.__dict__, "last_values": msgspec.json.encode(self.last_values).decode()}
 
 
 class Committer:
@@ -95,12 +110,15 @@ class Committer:
         counters: Counters,
         scorer: Scorer,
         group_commit_ms: int,
+        commit_gap_ms: int = 10,
     ) -> None:
         self.gateway_id = gateway_id
         self.buffer = buffer
         self.counters = counters
         self.scorer = scorer
         self.window = group_commit_ms / 1000
+        self.gap = min(commit_gap_ms, group_commit_ms) / 1000
+        self._last_commit = 0.0  # monotonic time the previous commit ended
         self.queue: queue.Queue[Submission | None] = queue.Queue(QUEUE_LIMIT)
         self.dedupe = Deduper()
         self.nodes: dict[str, NodeState] = {}
@@ -120,6 +138,14 @@ class Committer:
     def submit(self, candidates: list[Candidate], ack: Ack | None = None) -> None:
         self.queue.put(Submission(candidates, ack))
 
+    def offer(self, candidates: list[Candidate], ack: Ack | None = None) -> bool:
+        """submit() without blocking: False when the queue is full (the caller waits elsewhere)."""
+        try:
+            self.queue.put_nowait(Submission(candidates, ack))
+        except queue.Full:
+            return False
+        return True
+
     def stop(self, timeout: float = 30.0) -> None:
         """Commit everything already submitted, then end the thread."""
         self.queue.put(None)
@@ -138,23 +164,27 @@ class Committer:
                 break
             group, stopping = self._collect(first)
             self._commit(group)
+            self._last_commit = time.monotonic()
         self._flush_counters()
 
     def _collect(self, first: Submission) -> tuple[list[Submission], bool]:
         group, count = [first], len(first.candidates)
         deadline = time.monotonic() + self.window
+        early = self._last_commit + self.gap  # a group with a waiter may close from here on
+        waited = first.ack is not None
         while count < MAX_GROUP:
-            remaining = deadline - time.monotonic()
+            remaining = (min(deadline, early) if waited else deadline) - time.monotonic()
             try:
                 item = (
                     self.queue.get(timeout=remaining) if remaining > 0 else self.queue.get_nowait()
                 )
             except queue.Empty:
-                break
+                break  # the window is over, or a waited-on group found the queue empty
             if item is None:
                 return group, True
             group.append(item)
             count += len(item.candidates)
+            waited = waited or item.ack is not None
         return group, False
 
     def _commit(self, group: list[Submission]) -> None:

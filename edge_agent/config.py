@@ -52,6 +52,7 @@ class BufferSection:
     quota_mb: float = 512.0
     quota_policy: str = "drop_oldest"
     group_commit_ms: int = 100
+    commit_gap_ms: int = 10
 
 
 @dataclass
@@ -182,6 +183,11 @@ def validate(config: Config, *, need_uplink: bool = True) -> Config:
         raise ConfigError(f"[buffer] quota_policy must be one of {QUOTA_POLICIES}")
     if not 1 <= b.group_commit_ms <= 250:
         raise ConfigError("[buffer] group_commit_ms must be 1..250 (acks wait for the commit)")
+    if not 0 <= b.commit_gap_ms <= b.group_commit_ms:
+        raise ConfigError(
+            f"[buffer] commit_gap_ms must be 0..group_commit_ms ({b.group_commit_ms}), "
+            f"got {b.commit_gap_ms}"
+        )
     if b.quota_mb <= 0:
         raise ConfigError("[buffer] quota_mb must be > 0")
     if u.codec not in CODECS:

@@ -52,7 +52,7 @@ class Agent:
         self.buffer = Buffer(self.state_dir, int(b.quota_mb * 2**20), b.quota_policy)
         self.counters.load(self.buffer.load_counters())
         self.committer = Committer(
-            a.gateway_id, self.buffer, self.counters, Scorer(), b.group_commit_ms
+            a.gateway_id, self.buffer, self.counters, Scorer(), b.group_commit_ms, b.commit_gap_ms
         )
         interval = u.batch_interval
         persisted = self.buffer.get_setting(INTERVAL_SETTING)

@@ -129,10 +129,17 @@ class Shipper:
     def _ship_all(self, deadline: float | None) -> bool:
         """Ship until the buffer is empty. In the loop (no deadline) a failure waits its
         backoff and retries the same batch; at shutdown (deadline) the first failure ends it,
-        because a backoff would outlast the stop timeout anyway."""
+        because a backoff would outlast the stop timeout anyway.
+
+        In the loop a round also ends once a batch smaller than `max_rows` is acked: the
+        buffer held less than a full batch, so what arrived meanwhile waits for the next
+        trigger (interval or a full batch). Without that, a steady stream of readings kept
+        the round going with a stream of tiny batches (poor compression, one HTTP request
+        and two fsync'd transactions each, every ~0.1 s)."""
         while deadline is not None or not self._stop.is_set():
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+            shipped, batch = self.rows_shipped, None
             try:
                 for batch_id in list(self._unpurged):
                     self._purge(batch_id)
@@ -147,6 +154,9 @@ class Shipper:
                     log.warning("buffer writable again after %d failures", self.buffer_failures)
                     self.buffer_failures = 0
             if delay is None:
+                acked = self.rows_shipped > shipped
+                if deadline is None and acked and batch and len(batch.lines) < self.max_rows:
+                    return True
                 continue
             if deadline is not None or self._stop.wait(delay):
                 return False

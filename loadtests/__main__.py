@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
         help="gateway: the agent's [buffer] group_commit_ms (its default is 100)",
     )  # fmt: skip
     r.add_argument(
+        "--commit-gap-ms", type=int,
+        help="gateway: the agent's [buffer] commit_gap_ms (its default is 10)",
+    )  # fmt: skip
+    r.add_argument(
         "--profile", choices=("orchid", "rice"), default="orchid",
         help="gateway: the nodes' profile (orchid readings are fuzzy-scored by the agent)",
     )  # fmt: skip
@@ -58,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_pacing_s=parse_duration(args.batch_pacing),
             ingest_workers=args.ingest_workers,
             group_commit_ms=args.group_commit_ms,
+            commit_gap_ms=args.commit_gap_ms,
             profile=args.profile,
             command="python -m loadtests " + shlex.join(argv),
         )

@@ -58,6 +58,7 @@ class RunConfig:
     batch_pacing_s: float = 0.0
     ingest_workers: int = 2
     group_commit_ms: int | None = None  # gateway: agent's [buffer] group_commit_ms
+    commit_gap_ms: int | None = None  # gateway: agent's [buffer] commit_gap_ms
     profile: str = "orchid"  # gateway: the nodes' profile
     command: str = ""
 
@@ -110,7 +111,9 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
             server, tokens = sut.start_ingest(work, gateways, workers=cfg.ingest_workers)
             env["LOADTEST_TOKENS"] = str(tokens)
         else:
-            server = sut.start_gateway(work, group_commit_ms=cfg.group_commit_ms)
+            server = sut.start_gateway(
+                work, group_commit_ms=cfg.group_commit_ms, commit_gap_ms=cfg.commit_gap_ms
+            )
         log(f"{cfg.target} under test at {server.url} (pid {server.pid})")
         stages = []
         try:
@@ -135,6 +138,7 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
         "ncpu": os.cpu_count() or 1,
         "batch_size": cfg.batch_size if cfg.target == "ingest" else None,
         "group_commit_ms": cfg.group_commit_ms if cfg.target == "gateway" else None,
+        "commit_gap_ms": cfg.commit_gap_ms if cfg.target == "gateway" else None,
         "profile": cfg.profile if cfg.target == "gateway" else None,
         "command": cfg.command or " ".join(shlex.quote(a) for a in sys.argv),
     }

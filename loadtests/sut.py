@@ -115,10 +115,14 @@ def start_ingest(work: Path, gateways: int, workers: int = 2) -> tuple[Server, P
 
 
 def start_gateway(
-    work: Path, gateway_id: str = "lt-gw-0000", group_commit_ms: int | None = None
+    work: Path,
+    gateway_id: str = "lt-gw-0000",
+    group_commit_ms: int | None = None,
+    commit_gap_ms: int | None = None,
 ) -> Server:
     """Start the edge agent with its HTTP source, shipping to a local ingest of its own.
-    `group_commit_ms` overrides the agent's [buffer] group_commit_ms (its default: 100)."""
+    `group_commit_ms` and `commit_gap_ms` override the agent's [buffer] settings (its
+    defaults: 100 and 10)."""
     ingest, tokens_path = start_ingest(work, 1, workers=1)
     token = json.loads(tokens_path.read_text())[gateway_id]
     port = free_port()
@@ -126,9 +130,11 @@ def start_gateway(
     cmd = [_bin("edge-agent"), "run", "--gateway-id", gateway_id, "--http-listen",
            f"127.0.0.1:{port}", "--state-dir", str(work / "agent-state"),
            "--ingest-url", ingest.url, "--token", token]  # fmt: skip
-    if group_commit_ms is not None:
+    buffer = {"group_commit_ms": group_commit_ms, "commit_gap_ms": commit_gap_ms}
+    if any(v is not None for v in buffer.values()):
         config = work / "agent.toml"
-        config.write_text(f"[buffer]\ngroup_commit_ms = {group_commit_ms}\n")
+        lines = [f"{k} = {v}" for k, v in buffer.items() if v is not None]
+        config.write_text("[buffer]\n" + "\n".join(lines) + "\n")
         cmd[2:2] = ["--config", str(config)]
     with open(log_path, "ab") as log:
         env = dict(os.environ)

@@ -135,6 +135,16 @@ class AgentProc:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def node_values(seq: int) -> dict[str, float]:
+    """An orchid node's reading number `seq`: varied, deterministic."""
+    return {
+        "temperature": 20.0 + seq % 15,
+        "humidity": 55.0 + seq % 30,
+        "light": float(8000 + (seq * 37) % 12000),
+        "soil_moisture": 40.0 + seq % 20,
+    }
+
+
 class PtyNode:
     """A pty at `path`; a thread writes pre-encoded frames of one node at `rate` per second
     (0 = as fast as the reader takes them: blocking writes, nothing dropped)."""
@@ -151,12 +161,7 @@ class PtyNode:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def line(self, seq: int) -> bytes:
-        values = {
-            "temperature": 20.0 + seq % 15,
-            "humidity": 55.0 + seq % 30,
-            "light": float(8000 + (seq * 37) % 12000),
-            "soil_moisture": 40.0 + seq % 20,
-        }
+        values = node_values(seq)
         return frames.encode(frames.Frame("R", self.node_id, "1.0.0", self.boot, seq, values))
 
     def start(self) -> None:
@@ -190,3 +195,56 @@ class PtyNode:
         for fd in (self.master, self.slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+class HttpNode:
+    """A GPRS-style node: a thread POSTs one reading at a time to the agent's `/sensors` at
+    `rate` per second on a keep-alive connection. `sent` counts the readings answered 200
+    (durable in the agent); a failed post is retried with the same seq (dedupe is safe)."""
+
+    def __init__(self, url: str, node_id: str, rate: float, boot: int = 1) -> None:
+        self.url, self.node_id, self.rate, self.boot = url, node_id, rate, boot
+        self.sent = self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def body(self, seq: int) -> bytes:
+        values = node_values(seq)
+        reading = {"node_id": self.node_id, "boot": self.boot, "seq": seq, "values": values}
+        return json.dumps(reading).encode()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        start, seq = time.monotonic(), 1
+        while not self._stop.is_set():
+            delay = start + (seq - 1) / self.rate - time.monotonic()
+            if delay > 0:
+                self._stop.wait(min(delay, 0.5))
+                continue
+            try:
+                conn.request(
+                    "POST", "/sensors", self.body(seq), {"Content-Type": "application/json"}
+                )
+                resp = conn.getresponse()
+                resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self.errors += 1
+                self._stop.wait(0.5)
+                continue
+            if resp.status == 200:
+                self.sent, seq = seq, seq + 1
+            else:
+                self.errors += 1
+                self._stop.wait(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)

@@ -3,7 +3,9 @@
 Nodes on ptys send readings at a steady rate; the agent scores, buffers and ships them to the
 real ingest every few seconds. For the middle third of the run the ingest is stopped, so the
 backlog piles up (`--outages N`: N outages instead, the run cut into 2N+1 equal parts and
-the ingest down in every second one — does each outage leave memory behind?). RSS is
+the ingest down in every second one — does each outage leave memory behind?).
+`--http-nodes N` adds N nodes posting to the agent's `POST /sensors` (`--http-listen`),
+`--http-rate` readings/s each, so the web server's memory is in the curve too. RSS is
 sampled every --sample seconds. Target: ≤ 60 MB and flat.
 
 Anchor, measured in the same run: an in-memory buffer (ThingsBoard gateway's default
@@ -11,6 +13,7 @@ Anchor, measured in the same run: an in-memory buffer (ThingsBoard gateway's def
 pending readings would take if they were not on disk.
 
     python scripts/agent_bench_soak.py --seconds 3600 --rate 50
+    python scripts/agent_bench_soak.py --seconds 3600 --rate 50 --http-nodes 4 --outages 3
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from agent_bench_common import GATEWAY, AgentProc, IngestProc, PtyNode
+from agent_bench_common import GATEWAY, AgentProc, HttpNode, IngestProc, PtyNode, free_port
 
 from ingest import wire
 
@@ -65,6 +68,10 @@ def main() -> int:
     parser.add_argument("--sample", type=float, default=10.0)
     parser.add_argument("--out", type=Path, help="write the RSS curve here as JSON")
     parser.add_argument("--outages", type=int, default=1, help="ingest outages (default 1)")
+    parser.add_argument(
+        "--http-nodes", type=int, default=0, help="nodes posting to /sensors (default 0)"
+    )
+    parser.add_argument("--http-rate", type=float, default=10.0, help="readings/s per HTTP node")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="agent-soak-"))
@@ -72,10 +79,19 @@ def main() -> int:
     ingest.start()
     nodes = [PtyNode(work / f"node{i}", f"orchid-{i:02d}", args.rate) for i in range(args.nodes)]
     serial = [x for n in nodes for x in ("--serial", str(n.path))]
+    web: list[str] = []
+    if args.http_nodes:
+        port = free_port()
+        web = ["--http-listen", f"127.0.0.1:{port}"]
+        nodes += [
+            HttpNode(f"http://127.0.0.1:{port}", f"orchid-h{i:02d}", args.http_rate)
+            for i in range(args.http_nodes)
+        ]
     agent = AgentProc(
         work / "gateway",
-        [*serial, "--ingest-url", ingest.url, "--token", ingest.token, "--batch-interval", "5"],
-    )
+        [*serial, *web, "--ingest-url", ingest.url, "--token", ingest.token,
+         "--batch-interval", "5"],
+    )  # fmt: skip
     agent.start()
     time.sleep(3)
     for node in nodes:
@@ -87,7 +103,8 @@ def main() -> int:
     down = False
     max_pending = 0
     print(
-        f"soak: {args.nodes} nodes x {args.rate:g}/s for {args.seconds:g}s, ingest down "
+        f"soak: {args.nodes} serial nodes x {args.rate:g}/s, {args.http_nodes} HTTP nodes x "
+        f"{args.http_rate:g}/s for {args.seconds:g}s, ingest down "
         f"{', '.join(f'{a:.0f}-{b:.0f}' for a, b in outages)}s; work dir {work}",
         flush=True,
     )
@@ -124,6 +141,9 @@ def main() -> int:
     anchor = in_memory_anchor_mb(max_pending)
     summary = {
         "seconds": args.seconds,
+        "serial_nodes": args.nodes,
+        "http_nodes": args.http_nodes,
+        "http_post_errors": sum(getattr(n, "errors", 0) for n in nodes),
         "readings_sent": sum(n.sent for n in nodes),
         "delivered": delivered,
         "agent_exit": code,

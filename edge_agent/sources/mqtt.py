@@ -86,7 +86,6 @@ class MqttSource:
         except InvalidReading as exc:
             self._reject(client, msg, "invalid", str(exc))
             return
-        ack = Ack()
         mid, qos = msg.mid, msg.qos
 
         def done(result: Ack) -> None:
@@ -99,8 +98,7 @@ class MqttSource:
             if qos > 0:
                 client.ack(mid, qos)
 
-        ack.on_done = done
-        self.committer.submit(candidates, ack)
+        self.committer.submit(candidates, Ack(done))
 
     def _reject(self, client: mqtt.Client, msg: mqtt.MQTTMessage, reason: str, error: str) -> None:
         self.counters.inc("mqtt", "discarded", reason)

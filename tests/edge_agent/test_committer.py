@@ -3,6 +3,8 @@ sequence gaps, and a failed write that un-sees its readings."""
 
 from __future__ import annotations
 
+import itertools
+import time
 from pathlib import Path
 
 from edge_agent.buffer import Buffer
@@ -81,3 +83,58 @@ def test_quota_refuse_new_fails_the_ack_and_forgets_the_readings(tmp_path: Path)
     # not taken for duplicates later: the node's resend is judged afresh
     assert not c.dedupe.is_duplicate("orchid-01", 1, 5)
     c.stop()
+
+
+def _commits(tmp_path: Path, window_ms: int, gap_ms: int) -> tuple[Committer, list[float]]:
+    c = Committer(
+        "gw", Buffer(tmp_path, 2**30, "drop_oldest"), Counters(), Scorer(), window_ms, gap_ms
+    )
+    times: list[float] = []
+    c.listeners.append(lambda _readings: times.append(time.monotonic()))
+    c.start()
+    return c, times
+
+
+def test_a_group_someone_waits_on_commits_without_waiting_out_the_window(tmp_path: Path) -> None:
+    c, _times = _commits(tmp_path, window_ms=250, gap_ms=10)
+    latencies = []
+    for seq in range(1, 6):
+        ack = Ack()
+        t0 = time.monotonic()
+        c.submit([cand(seq)], ack)
+        assert ack.wait(5)
+        latencies.append(time.monotonic() - t0)
+    c.stop()
+    # each ack comes after ~one gap + one fsync, far from the 250 ms window
+    assert max(latencies) < 0.15, latencies
+
+
+def test_readings_nobody_waits_on_share_one_window(tmp_path: Path) -> None:
+    c, times = _commits(tmp_path, window_ms=250, gap_ms=10)
+    for seq in range(1, 6):  # serial-like: no ack, 20 ms apart, all inside one window
+        c.submit([cand(seq)])
+        time.sleep(0.02)
+    deadline = time.monotonic() + 5
+    while c.buffer.depth()[0] < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    c.stop()
+    assert c.buffer.depth()[0] == 5
+    assert len(times) == 1  # one transaction, one fsync, for the five
+
+
+def test_the_commit_gap_bounds_the_commit_rate_of_waited_groups(tmp_path: Path) -> None:
+    c, times = _commits(tmp_path, window_ms=250, gap_ms=50)
+    acks = []
+    t0 = time.monotonic()
+    for seq in range(1, 61):  # back to back with acks for ~0.3 s
+        ack = Ack()
+        c.submit([cand(seq)], ack)
+        acks.append(ack)
+        time.sleep(0.005)
+    assert all(a.wait(5) for a in acks)
+    elapsed = time.monotonic() - t0
+    c.stop()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) <= elapsed / 0.05 + 2, (len(times), elapsed)
+    assert min(gaps) >= 0.045, gaps  # never two commits closer than the gap
+    assert len(times) >= 3  # and not one big window either

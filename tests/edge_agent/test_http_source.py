@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 from pathlib import Path
 
@@ -124,3 +125,39 @@ def test_status_page_metrics_and_the_interval_form(web_agent, tmp_path: Path) ->
     wait_for(lambda: _up(web_agent.url), 20, "agent back")
     live = requests.get(f"{web_agent.url}/api/status", timeout=5).json()["live"]
     assert live["batch_interval"] == 1.0
+
+
+def test_hostile_requests_get_json_errors_and_the_server_keeps_serving(web_agent) -> None:
+    url = web_agent.url
+    nothing = requests.get(f"{url}/nope", timeout=5)
+    assert nothing.status_code == 404 and "/nope" in nothing.json()["error"]
+    wrong = requests.get(f"{url}/sensors", timeout=5)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    # a declared 5 MiB body is refused from its Content-Length, before it is sent
+    conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=5)
+    conn.putrequest("POST", "/sensors")
+    conn.putheader("Content-Length", str(5 * 2**20))
+    conn.endheaders(b"[")
+    declared = conn.getresponse()
+    assert declared.status == 413 and b"body over" in declared.read()
+    conn.close()
+
+    def chunks():  # chunked, no Content-Length: cut off once it passes 4 MiB
+        for _ in range(80):
+            yield b" " * 65536
+
+    streamed = requests.post(f"{url}/sensors", data=chunks(), timeout=10)
+    assert streamed.status_code == 413
+    status = wait_for(
+        lambda: (
+            (s := web_agent.status())["counters"].get("http", {}).get("discarded:too_large") == 2
+            and s
+        ),
+        5,
+        "both counted",
+    )
+    assert status["readings_buffered"] == 0
+    ok = post_sensors(
+        url, {"node_id": "orchid-01", "boot": 1, "seq": 1, "values": {"temperature": 25.0}}
+    )
+    assert ok.status_code == 200 and ok.json()["accepted"] == 1

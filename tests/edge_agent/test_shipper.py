@@ -120,3 +120,92 @@ def test_a_200_that_does_not_account_for_the_batch_purges_nothing(
     assert shipper(buffer, ingest, "gzip", counters).flush(30)  # the new batch id goes through
     assert buffer.depth() == (0, 0)
     assert sorted(r[0] for r in ingest.rows()) == sorted(ids)
+
+
+class ArrivalsDuringSend(HttpUplink):
+    """The real uplink; each send also commits `per_send` new readings to the buffer, as
+    a steady stream of nodes does while a batch is on its way."""
+
+    def __init__(self, ingest: Ingest, buffer: Buffer, per_send: int) -> None:
+        super().__init__(ingest.url, ingest.token, 10)
+        self.buffer, self.per_send, self.sends, self.seq = buffer, per_send, 0, 10_000
+
+    def send(self, batch_id: str, body: bytes, encoding: str):  # type: ignore[no-untyped-def]
+        self.sends += 1
+        stream = []
+        for _ in range(self.per_send):
+            self.seq += 1
+            r = {"id": wire.reading_id(GATEWAY, "stream", 1, self.seq), "seq": self.seq}
+            stream.append(Stored(r["id"], json.dumps(r).encode() + b"\n"))
+        self.buffer.write_group(stream, {})
+        return super().send(batch_id, body, encoding)
+
+
+@pytest.mark.integration
+def test_a_round_under_a_steady_stream_ends_at_its_first_partial_batch(
+    tmp_path: Path, ingest: Ingest
+) -> None:
+    buffer = Buffer(tmp_path, 2**30, "drop_oldest")
+    fill(buffer, "orchid-01", 100)
+    uplink = ArrivalsDuringSend(ingest, buffer, per_send=5)
+    ship = Shipper(buffer, uplink, Counters(), codec="gzip", interval=600, max_rows=40)
+    # 100 rows + 5 a send: batches of 40, 40, then 30 (< 40: the buffer held less than a
+    # full batch) and the round ends; the 5 that came with the last send wait for the next.
+    assert ship._ship_all(deadline=None)
+    assert uplink.sends == 3 and ship.rows_shipped == 110
+    assert buffer.depth()[0] == 5
+    buffer.close()
+
+
+class ClosesIdleConnections:
+    """A real HTTP/1.1 server on loopback that answers each request 200 and then closes
+    the connection without saying so (as a server whose keep-alive timed out does)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                while len(body) < length:
+                    body += conn.recv(65536)
+                answer = b'{"accepted": 1, "duplicates": 0}'
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(answer)).encode() + b"\r\n\r\n" + answer
+                )  # fmt: skip
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_an_error() -> None:
+    server = ClosesIdleConnections()
+    uplink = HttpUplink(server.url, "token", 5)
+    for _ in range(3):
+        result = uplink.send("batch-1", b"{}\n", "identity")
+        assert result.status == 200 and not result.error, result
+    assert server.connections == 3  # each send noticed the close and opened a new one
+    server.sock.close()
+
+
+def test_no_answer_is_a_failed_attempt_not_an_exception(tmp_path: Path) -> None:
+    from tests.servers import free_port
+
+    result = HttpUplink(f"http://127.0.0.1:{free_port()}", "token", 2).send(
+        "batch-1", b"{}\n", "identity"
+    )
+    assert result.status == 0 and "ConnectionRefusedError" in result.error
