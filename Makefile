@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Real servers and the firmware toolchain the integration tests run (see tests/servers.py).
-APT_PACKAGES := mosquitto mosquitto-clients victoria-metrics influxdb influxdb-client \
+APT_PACKAGES := mosquitto mosquitto-clients wrk victoria-metrics influxdb influxdb-client \
 	postgresql gcc-avr avr-libc arduino-core-avr simavr libsimavr-dev libsimavr-examples \
 	socat systemd nodejs nginx-light
 

@@ -94,7 +94,12 @@ class Agent:
             from edge_agent.web.server import WebServer
 
             host, port = parse_host_port(config.http.listen, "[http] listen")
-            self.web = WebServer(create_app(self), host, port)
+            self.web = WebServer(
+                create_app(self),
+                host,
+                port,
+                on_busy=lambda: self.counters.inc("http", "errors", "over_capacity"),
+            )
         self._stop = stop or threading.Event()
 
     def _uplink(self) -> Any:

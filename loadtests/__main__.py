@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
         "--profile", choices=("orchid", "rice"), default="orchid",
         help="gateway: the nodes' profile (orchid readings are fuzzy-scored by the agent)",
     )  # fmt: skip
+    r.add_argument(
+        "--generator", choices=("locust", "wrk"), default="locust",
+        help="gateway no-wait users only: wrk (C, one thread, µs latencies; the closest to the "
+        "paper's k6 that installs here) instead of locust",
+    )  # fmt: skip
     return p
 
 
@@ -64,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             group_commit_ms=args.group_commit_ms,
             commit_gap_ms=args.commit_gap_ms,
             profile=args.profile,
+            generator=args.generator,
             command="python -m loadtests " + shlex.join(argv),
         )
     except ValueError as exc:

@@ -28,7 +28,7 @@ class Stage:
     max_ms: float
     cpu_pct: float  # server process tree, % of the whole machine (all cores)
     cpu_core_pct: float  # the same in % of one core
-    loadgen_cpu_core_pct: float  # the locust process, % of one core (100 = saturated)
+    loadgen_cpu_core_pct: float  # the load generator (locust or wrk), % of one core
     loadavg_1m: float = math.nan  # the machine's 1-minute load average at the stage's end
 
 
@@ -66,6 +66,28 @@ def stage_from_csv(
     )
 
 
+def stage_from_wrk(
+    users: int, result: dict, cpu_core: float, ncpu: int, loadgen: float, loadavg: float
+) -> Stage:
+    """A stage from the JSON line of loadtests/wrk/sensors.lua (latencies in µs)."""
+    seconds = result["duration_us"] / 1e6
+    return Stage(
+        users=users,
+        requests=result["requests"],
+        failures=result["non2xx"] + result["socket_errors"] + result["timeouts"],
+        rps=round(result["requests"] / seconds, 2) if seconds else math.nan,
+        mean_ms=round(result["mean_us"] / 1000, 2),
+        p50_ms=round(result["p50_us"] / 1000, 1),
+        p95_ms=round(result["p95_us"] / 1000, 1),
+        p99_ms=round(result["p99_us"] / 1000, 1),
+        max_ms=round(result["max_us"] / 1000, 2),
+        cpu_pct=round(cpu_core / ncpu, 2),
+        cpu_core_pct=round(cpu_core, 2),
+        loadgen_cpu_core_pct=round(loadgen, 2),
+        loadavg_1m=round(loadavg, 2),
+    )
+
+
 def write_json(path: Path, meta: dict, stages: list[Stage]) -> None:
     path.write_text(json.dumps({**meta, "stages": [asdict(s) for s in stages]}, indent=2) + "\n")
 
@@ -80,22 +102,30 @@ def _fmt(value: float, digits: int = 0) -> str:
 
 def markdown(meta: dict, stages: list[Stage]) -> str:
     gateway = meta["target"] == "gateway"
+    wrk = meta.get("generator") == "wrk"
+    timing = (
+        "wrk (one thread) records each latency in µs; the ramp is a separate warm-up run, "
+        "not counted."
+        if wrk
+        else "Locust rounds latencies to whole ms (2 significant digits above 100 ms)."
+    )
     lines = [
         f"# Load test: {meta['target']} ({meta['user_class']})",
         "",
         f"Command: `{meta['command']}`  ",
         f"Machine: {meta['ncpu']} CPUs; stage = {meta['ramp_s']:g} s ramp + "
         f"{meta['duration_s']:g} s hold (statistics reset after the ramp). CPU = the server's "
-        "process tree, % of the whole machine (and of one core). Locust rounds latencies to "
-        "whole ms (2 significant digits above 100 ms). load = the machine's 1-minute load "
-        "average at the end of the stage (other work shares this box).",
+        f"process tree, % of the whole machine (and of one core). {timing} load = the "
+        "machine's 1-minute load average at the end of the stage (other work shares this box).",
         "",
     ]
+    loadgen = "wrk" if wrk else "locust"
     per_request = meta.get("batch_size") or 1
     header = (
         "| users | req/s |"
         + (" readings/s |" if per_request > 1 else "")
-        + " failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) | locust CPU % | load |"
+        + " failures | mean ms | p50 ms | p95 ms | p99 ms | CPU % (1 core) |"
+        + f" {loadgen} CPU % | load |"
     )
     if gateway:
         header += " paper mean | paper p99 | paper CPU |"
@@ -104,8 +134,8 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
         row = (
             f"| {s.users} | {_fmt(s.rps, 1)} | "
             + (f"{_fmt(s.rps * per_request)} | " if per_request > 1 else "")
-            + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms)} "
-            f"| {_fmt(s.p95_ms)} | {_fmt(s.p99_ms)} "
+            + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms, 1 if wrk else 0)} "
+            f"| {_fmt(s.p95_ms, 1 if wrk else 0)} | {_fmt(s.p99_ms, 1 if wrk else 0)} "
             f"| {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) | {_fmt(s.loadgen_cpu_core_pct)} "
             f"| {_fmt(s.loadavg_1m, 1)} |"
         )
@@ -134,7 +164,10 @@ def chart(path: Path, meta: dict, stages: list[Stage]) -> None:
         lat.plot(users, [getattr(s, key) for s in stages], style, label=key.replace("_ms", ""))
     thr.plot(users, [s.rps for s in stages], "o-", label="req/s")
     cpu.plot(users, [s.cpu_pct for s in stages], "o-", label="server CPU (% machine)")
-    cpu.plot(users, [s.loadgen_cpu_core_pct for s in stages], "x--", label="locust CPU (% 1 core)")
+    loadgen = meta.get("generator") or "locust"
+    cpu.plot(
+        users, [s.loadgen_cpu_core_pct for s in stages], "x--", label=f"{loadgen} CPU (% 1 core)"
+    )
     if meta["target"] == "gateway":
         paper = [(u, PAPER_GATEWAY[u]) for u in users if u in PAPER_GATEWAY]
         if paper:

@@ -1,11 +1,14 @@
-"""Run the stages: start the server under test, run one headless locust process per user count,
-sample CPU, write the results (report.py)."""
+"""Run the stages: start the server under test, run one headless locust process (or, for the
+gateway with `--generator wrk`, one wrk process) per user count, sample CPU, write the results
+(report.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +20,8 @@ from loadtests import report, sut
 from loadtests.cpu import TreeCpu
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "sensors.lua"
+GENERATORS = ("locust", "wrk")
 USER_CLASSES = {
     ("gateway", "nowait"): "NoWaitNodeUser",
     ("gateway", "paced"): "NodeUser",
@@ -60,10 +65,28 @@ class RunConfig:
     group_commit_ms: int | None = None  # gateway: agent's [buffer] group_commit_ms
     commit_gap_ms: int | None = None  # gateway: agent's [buffer] commit_gap_ms
     profile: str = "orchid"  # gateway: the nodes' profile
+    generator: str = "locust"  # or wrk: gateway, no-wait only
     command: str = ""
+
+    def __post_init__(self) -> None:
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator {self.generator!r}: expected one of {GENERATORS}")
+        if self.generator == "wrk":
+            if (self.target, self.mode) != ("gateway", "nowait"):
+                raise ValueError(
+                    "--generator wrk drives the gateway's no-wait users only "
+                    "(use locust for --mode paced and --target ingest)"
+                )
+            if shutil.which("wrk") is None:
+                raise ValueError(
+                    "--generator wrk: the wrk binary is not on PATH "
+                    "(apt-get install wrk; `make system-deps` installs it)"
+                )
 
     @property
     def user_class(self) -> str:
+        if self.generator == "wrk":
+            return "wrk, one keep-alive connection a user, no wait"
         return USER_CLASSES[(self.target, self.mode)]
 
     def ramp_for(self, users: int) -> float:
@@ -71,6 +94,8 @@ class RunConfig:
 
 
 def run_stage(cfg: RunConfig, server: sut.Server, users: int, env: dict[str, str]) -> report.Stage:
+    if cfg.generator == "wrk":
+        return run_wrk_stage(cfg, server, users, env)
     ramp = cfg.ramp_for(users)
     prefix = cfg.out / f"stage-{users:04d}"
     cmd = [
@@ -96,6 +121,57 @@ def run_stage(cfg: RunConfig, server: sut.Server, users: int, env: dict[str, str
         loadgen_cpu.core_percent(*hold),
         os.getloadavg()[0],
     )
+
+
+def _wrk(url: str, users: int, seconds: float, env: dict, log) -> subprocess.Popen:
+    """One wrk process: `users` connections from one thread (a single-process load generator,
+    as locust is here), the request timeout far above any latency we report."""
+    cmd = ["wrk", "-t1", f"-c{users}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+           "--latency", "-s", str(WRK_SCRIPT), url]  # fmt: skip
+    env = dict(env, WRK_NODES=str(users), WRK_BOOT=str(next(_boots)))
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def run_wrk_stage(
+    cfg: RunConfig, server: sut.Server, users: int, env: dict[str, str]
+) -> report.Stage:
+    """wrk has no ramp and no statistics reset: a warm-up run of the ramp's length opens the
+    connections and warms the agent, then a second wrk run of the hold time is the stage."""
+    prefix = cfg.out / f"stage-{users:04d}"
+    ramp = cfg.ramp_for(users)
+    with open(f"{prefix}-warmup.log", "wb") as log:
+        if _wrk(server.url, users, ramp, env, log).wait(timeout=ramp + 60) != 0:
+            raise RuntimeError(f"wrk warm-up failed at {users} users; see {prefix}-warmup.log")
+    with TreeCpu(server.pid) as server_cpu, open(f"{prefix}.log", "wb") as log:
+        proc = _wrk(server.url, users, cfg.duration_s, env, log)
+        with TreeCpu(proc.pid) as loadgen_cpu:
+            rc = proc.wait(timeout=cfg.duration_s + 120)
+        end = time.monotonic()
+    if rc != 0:
+        raise RuntimeError(f"wrk exited {rc} at {users} users; see {prefix}.log")
+    result = parse_wrk(Path(f"{prefix}.log").read_text(errors="replace"))
+    Path(f"{prefix}_wrk.json").write_text(json.dumps(result, indent=2) + "\n")
+    hold = (end - cfg.duration_s, end - 0.5)
+    return report.stage_from_wrk(
+        users,
+        result,
+        server_cpu.core_percent(*hold),
+        os.cpu_count() or 1,
+        loadgen_cpu.core_percent(*hold),
+        os.getloadavg()[0],
+    )
+
+
+def parse_wrk(text: str) -> dict:
+    """The JSON line loadtests/wrk/sensors.lua prints when wrk is done."""
+    for line in text.splitlines():
+        if line.startswith("WRK-JSON "):
+            return json.loads(line[len("WRK-JSON ") :])
+    raise ValueError(f"no WRK-JSON line in wrk's output:\n{text[-2000:]}")
+
+
+# a fresh boot number for each wrk process (the firmware's boot counter is 16-bit)
+_boots = iter(range(int(time.time()) // 60 % 60_000 + 1, 65_536))
 
 
 def run(cfg: RunConfig, log=print) -> list[report.Stage]:
@@ -140,6 +216,7 @@ def run(cfg: RunConfig, log=print) -> list[report.Stage]:
         "group_commit_ms": cfg.group_commit_ms if cfg.target == "gateway" else None,
         "commit_gap_ms": cfg.commit_gap_ms if cfg.target == "gateway" else None,
         "profile": cfg.profile if cfg.target == "gateway" else None,
+        "generator": cfg.generator,
         "command": cfg.command or " ".join(shlex.quote(a) for a in sys.argv),
     }
     report.write_json(cfg.out / "summary.json", meta, stages)
