@@ -59,10 +59,7 @@ def stage_from_csv(
         p95_ms=num("95%"),
         p99_ms=num("99%"),
         max_ms=round(num("Max Response Time"), 2),
-        cpu_pct=round(cpu_core / ncpu, 2),
-        cpu_core_pct=round(cpu_core, 2),
-        loadgen_cpu_core_pct=round(loadgen, 2),
-        loadavg_1m=round(loadavg, 2),
+        **_cpu(cpu_core, ncpu, loadgen, loadavg),
     )
 
 
@@ -81,11 +78,17 @@ def stage_from_wrk(
         p95_ms=round(result["p95_us"] / 1000, 1),
         p99_ms=round(result["p99_us"] / 1000, 1),
         max_ms=round(result["max_us"] / 1000, 2),
-        cpu_pct=round(cpu_core / ncpu, 2),
-        cpu_core_pct=round(cpu_core, 2),
-        loadgen_cpu_core_pct=round(loadgen, 2),
-        loadavg_1m=round(loadavg, 2),
+        **_cpu(cpu_core, ncpu, loadgen, loadavg),
     )
+
+
+def _cpu(cpu_core: float, ncpu: int, loadgen: float, loadavg: float) -> dict[str, float]:
+    return {
+        "cpu_pct": round(cpu_core / ncpu, 2),
+        "cpu_core_pct": round(cpu_core, 2),
+        "loadgen_cpu_core_pct": round(loadgen, 2),
+        "loadavg_1m": round(loadavg, 2),
+    }
 
 
 def write_json(path: Path, meta: dict, stages: list[Stage]) -> None:
@@ -120,6 +123,7 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
         "",
     ]
     loadgen = "wrk" if wrk else "locust"
+    ms = 1 if wrk else 0  # digits: wrk's latencies are µs, locust's whole ms
     per_request = meta.get("batch_size") or 1
     header = (
         "| users | req/s |"
@@ -134,8 +138,8 @@ def markdown(meta: dict, stages: list[Stage]) -> str:
         row = (
             f"| {s.users} | {_fmt(s.rps, 1)} | "
             + (f"{_fmt(s.rps * per_request)} | " if per_request > 1 else "")
-            + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms, 1 if wrk else 0)} "
-            f"| {_fmt(s.p95_ms, 1 if wrk else 0)} | {_fmt(s.p99_ms, 1 if wrk else 0)} "
+            + f"{s.failures} | {_fmt(s.mean_ms, 1)} | {_fmt(s.p50_ms, ms)} "
+            f"| {_fmt(s.p95_ms, ms)} | {_fmt(s.p99_ms, ms)} "
             f"| {_fmt(s.cpu_pct, 1)} ({_fmt(s.cpu_core_pct, 1)}) | {_fmt(s.loadgen_cpu_core_pct)} "
             f"| {_fmt(s.loadavg_1m, 1)} |"
         )

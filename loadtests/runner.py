@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests import report, sut
+from loadtests import payloads, report, sut
 from loadtests.cpu import TreeCpu
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -111,15 +112,8 @@ def run_stage(cfg: RunConfig, server: sut.Server, users: int, env: dict[str, str
         end = time.monotonic()
     if rc != 0:
         raise RuntimeError(f"locust exited {rc} at {users} users; see {prefix}.log")
-    hold = (end - cfg.duration_s, end - 0.5)
-    ncpu = os.cpu_count() or 1
     return report.stage_from_csv(
-        users,
-        Path(f"{prefix}_stats.csv"),
-        server_cpu.core_percent(*hold),
-        ncpu,
-        loadgen_cpu.core_percent(*hold),
-        os.getloadavg()[0],
+        users, Path(f"{prefix}_stats.csv"), *_cpu_figures(cfg, end, server_cpu, loadgen_cpu)
     )
 
 
@@ -139,6 +133,12 @@ def run_wrk_stage(
     connections and warms the agent, then a second wrk run of the hold time is the stage."""
     prefix = cfg.out / f"stage-{users:04d}"
     ramp = cfg.ramp_for(users)
+    values = cfg.out / "wrk-values.ndjson"
+    if not values.exists():
+        rng = random.Random(7)
+        make = payloads.PROFILES[cfg.profile]
+        values.write_text("".join(json.dumps(make(rng)) + "\n" for _ in range(1024)))
+    env = dict(env, WRK_VALUES=str(values))
     with open(f"{prefix}-warmup.log", "wb") as log:
         if _wrk(server.url, users, ramp, env, log).wait(timeout=ramp + 60) != 0:
             raise RuntimeError(f"wrk warm-up failed at {users} users; see {prefix}-warmup.log")
@@ -151,10 +151,14 @@ def run_wrk_stage(
         raise RuntimeError(f"wrk exited {rc} at {users} users; see {prefix}.log")
     result = parse_wrk(Path(f"{prefix}.log").read_text(errors="replace"))
     Path(f"{prefix}_wrk.json").write_text(json.dumps(result, indent=2) + "\n")
+    return report.stage_from_wrk(users, result, *_cpu_figures(cfg, end, server_cpu, loadgen_cpu))
+
+
+def _cpu_figures(cfg: RunConfig, end: float, server_cpu: TreeCpu, loadgen_cpu: TreeCpu):
+    """(server % of one core, CPUs, load generator % of one core, load average) over the
+    hold that ended at `end`."""
     hold = (end - cfg.duration_s, end - 0.5)
-    return report.stage_from_wrk(
-        users,
-        result,
+    return (
         server_cpu.core_percent(*hold),
         os.cpu_count() or 1,
         loadgen_cpu.core_percent(*hold),

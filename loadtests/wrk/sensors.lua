@@ -4,6 +4,7 @@
 --   WRK_NODES  how many node ids the requests cycle through (the stage's user count)
 --   WRK_BOOT   the boot number, fresh for each wrk process so no (node, boot, seq) repeats
 --   LOADTEST_PROFILE  orchid (scored by the agent's fuzzy engine) or rice
+--   WRK_VALUES the file of values objects to post, one JSON object a line
 -- At the end it prints one line "WRK-JSON {...}" with the counts and latency percentiles (µs).
 
 local nodes = tonumber(os.getenv("WRK_NODES") or "100")
@@ -14,20 +15,11 @@ local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
-local function uniform(lo, hi)
-  return lo + math.random() * (hi - lo)
-end
-
-local function values()
-  if profile == "rice" then
-    return string.format(
-      '{"temperature":%.1f,"humidity":%.1f,"gas":%.2f,"soil_ph":%.2f,' ..
-      '"soil_moisture":%.2f,"lat":-8.588182,"lon":115.10207}',
-      uniform(26, 35), uniform(60, 98), uniform(2, 6), uniform(5.5, 7.5), uniform(40, 80))
-  end
-  -- the orchid paper's node: DHT11 and an LDR (loadtests/payloads.py, orchid_values)
-  return string.format('{"temperature":%.1f,"humidity":%.1f,"light":%.1f}',
-    uniform(26, 29), uniform(62, 68), uniform(28, 17951))
+-- the readings' values: one JSON object a line, written by the runner from
+-- loadtests/payloads.py (the same generator locust's users post), cycled through
+local values = {}
+for line in io.lines(os.getenv("WRK_VALUES")) do
+  values[#values + 1] = line
 end
 
 request = function()
@@ -35,7 +27,7 @@ request = function()
   local node = string.format("wrk-%04d", counter % nodes)
   local seq = math.floor(counter / nodes) + 1
   local body = string.format('{"node_id":"%s","boot":%d,"seq":%d,"profile":"%s","values":%s}',
-    node, boot, seq, profile, values())
+    node, boot, seq, profile, values[counter % #values + 1])
   return wrk.format(nil, "/sensors", nil, body)
 end
 
