@@ -95,9 +95,20 @@ class WriteResult:
 
 @dataclass
 class Batch:
+    """A claimed batch: its NDJSON body (the rows' lines joined, in order) and row count.
+    The body is built row by row into one buffer, not as a list of 5,000 line objects
+    first, so a catch-up's back-to-back batches do not churn the object allocator."""
+
     batch_id: str
-    lines: list[bytes]
+    body: bytes | bytearray
+    rows: int
     attempts: int
+
+    def lines(self) -> list[bytes]:
+        return bytes(self.body).splitlines(keepends=True)
+
+
+CACHE_KIB = 512  # SQLite page cache of the writing connection
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -107,6 +118,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        # A small page cache (default 2 MiB): while the ingest is down the table grows and the
+        # cache would fill to its cap, ~1.5 MB more resident for the outage's length. The
+        # pages it misses are in the kernel's page cache; appends touch few pages anyway.
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     conn.execute("PRAGMA busy_timeout=10000")
     return conn
 
@@ -323,9 +338,9 @@ class Buffer:
                 " ORDER BY created LIMIT 1"
             ).fetchone()
             if row is not None:
-                lines = self._lines(row[0])
-                if lines:
-                    return Batch(row[0], lines, row[1])
+                body, rows = self._body(row[0])
+                if rows:
+                    return Batch(row[0], body, rows, row[1])
                 db.execute("DELETE FROM batches WHERE batch_id = ?", (row[0],))  # quota-dropped
             first = db.execute(
                 "SELECT n FROM readings WHERE batch_id IS NULL ORDER BY n LIMIT 1"
@@ -351,13 +366,16 @@ class Buffer:
             except BaseException:
                 self._rollback()
                 raise
-            return Batch(batch_id, self._lines(batch_id), 0)
+            return Batch(batch_id, *self._body(batch_id), 0)
 
-    def _lines(self, batch_id: str) -> list[bytes]:
-        rows = self._db.execute(
+    def _body(self, batch_id: str) -> tuple[bytearray, int]:
+        body, rows = bytearray(), 0
+        for (line,) in self._db.execute(
             "SELECT line FROM readings WHERE batch_id = ? ORDER BY n", (batch_id,)
-        )
-        return [bytes(r[0]) for r in rows]
+        ):
+            body += line
+            rows += 1
+        return body, rows
 
     @_disk_guard
     def ack_batch(self, batch_id: str, deltas: dict[Key, int]) -> int:

@@ -153,9 +153,11 @@ class Shipper:
                 if self.buffer_failures:
                     log.warning("buffer writable again after %d failures", self.buffer_failures)
                     self.buffer_failures = 0
+            rows = batch.rows if batch else 0
+            batch = None  # not held through a backoff: the retry claims it again from disk
             if delay is None:
                 acked = self.rows_shipped > shipped
-                if deadline is None and acked and batch and len(batch.lines) < self.max_rows:
+                if deadline is None and acked and 0 < rows < self.max_rows:
                     return True
                 continue
             if deadline is not None or self._stop.wait(delay):
@@ -173,7 +175,7 @@ class Shipper:
     def _send(self, batch: Batch) -> float | None:
         """Send one batch; None = carry on at once, else seconds to wait before retrying."""
         t0 = time.perf_counter()
-        raw = b"".join(batch.lines)
+        raw = batch.body
         forced = self._forced.get(batch.batch_id)
         encoding, level = (forced, None) if forced else choose_encoding(self.codec, len(raw))
         body = codecs.compress(raw, encoding, level)
@@ -188,7 +190,7 @@ class Shipper:
             {
                 "at": time.time(),
                 "batch_id": batch.batch_id,
-                "rows": len(batch.lines),
+                "rows": batch.rows,
                 "raw_bytes": len(raw),
                 "compressed_bytes": len(body),
                 "codec": codec_name,
@@ -208,7 +210,7 @@ class Shipper:
             rejected = body.get("rejected") or []
             if (miscount := self._miscount(batch, body, rejected)) is not None:
                 return miscount
-            c.inc("uplink", "received", n=len(batch.lines))
+            c.inc("uplink", "received", n=batch.rows)
             if body.get("replayed"):
                 # acked before, purge lost in a crash: the ingest stored nothing new now
                 c.inc("uplink", "replayed_batches")
@@ -231,7 +233,7 @@ class Shipper:
             if self.failures:
                 log.info("uplink back after %d failed attempts", self.failures)
             self.failures, self.last_error = 0, ""
-            self.rows_shipped += len(batch.lines)
+            self.rows_shipped += batch.rows
             self._unpurged.add(batch.batch_id)
             self._purge(batch.batch_id)
             replayed = " (replayed)" if body.get("replayed") else ""
@@ -241,7 +243,7 @@ class Shipper:
             )
         c.inc("uplink", "errors", str(status) if status else "no_answer")
         error = result.error or f"HTTP {status}"
-        refused = status == 400 or (status == 413 and len(batch.lines) < 2)
+        refused = status == 400 or (status == 413 and batch.rows < 2)
         self.buffer.note_attempt(batch.batch_id, error, rejected=refused)
         if refused:
             log.error(
@@ -249,14 +251,14 @@ class Shipper:
                 batch.batch_id,
                 error,
             )
-            c.inc("uplink", "discarded", "refused_kept", len(batch.lines))
+            c.inc("uplink", "discarded", "refused_kept", batch.rows)
             return f"refused {status}: {error}", None
         if status == 413:
             halves = self.buffer.split_batch(batch.batch_id)
             log.warning(
                 "batch %s too large (%d rows): split into %s",
                 batch.batch_id,
-                len(batch.lines),
+                batch.rows,
                 halves,
             )
             return f"split 413: {error}", None
@@ -279,7 +281,7 @@ class Shipper:
         except (TypeError, ValueError):
             accounted = -1
         accounted += len(rejected)
-        if accounted == len(batch.lines):
+        if accounted == batch.rows:
             return None
         self.counters.inc("uplink", "errors", "miscount")
         new_id = self.buffer.rekey_batch(batch.batch_id)
@@ -288,11 +290,11 @@ class Shipper:
             "kept, resending as batch %s",
             batch.batch_id,
             accounted,
-            len(batch.lines),
+            batch.rows,
             " (replayed)" if body.get("replayed") else "",
             new_id,
         )
-        return self._failure(f"200 miscount: {accounted} of {len(batch.lines)}", None)
+        return self._failure(f"200 miscount: {accounted} of {batch.rows}", None)
 
     def _purge(self, batch_id: str) -> None:
         """Delete an acknowledged batch from the buffer (with the counters of its 200). If the

@@ -24,15 +24,15 @@ def test_rows_leave_only_on_ack_and_a_claimed_batch_survives_reopen(tmp_path: Pa
     assert (result.inserted, result.duplicates) == (10, 0)
     assert buf.write_group(rows(2), {}).duplicates == 2  # same ids: ignored
     batch = buf.claim_batch(4)
-    assert batch is not None and len(batch.lines) == 4
+    assert batch is not None and batch.rows == 4 and len(batch.body) == 400
     buf.close()
     again = Buffer(tmp_path, 2**30, "drop_oldest")  # "restart": same batch, same id
     same = again.claim_batch(4)
-    assert same is not None and same.batch_id == batch.batch_id and same.lines == batch.lines
+    assert same is not None and same.batch_id == batch.batch_id and same.body == batch.body
     assert again.ack_batch(batch.batch_id, {}) == 4
     assert again.depth() == (6, 600)
     nxt = again.claim_batch(100)
-    assert nxt is not None and nxt.batch_id != batch.batch_id and len(nxt.lines) == 6
+    assert nxt is not None and nxt.batch_id != batch.batch_id and nxt.rows == 6
     assert dict(again.load_counters()) == {("t", "received", ""): 10}
 
 
@@ -42,10 +42,10 @@ def test_split_replaces_a_batch_by_two_halves_in_order(tmp_path: Path) -> None:
     batch = buf.claim_batch(5)
     first, second = buf.split_batch(batch.batch_id)
     a, b = buf.claim_batch(5), None
-    assert a.batch_id == first and len(a.lines) == 2
+    assert a.batch_id == first and a.rows == 2
     buf.ack_batch(first, {})
     b = buf.claim_batch(5)
-    assert b.batch_id == second and len(b.lines) == 3
+    assert b.batch_id == second and b.rows == 3
 
 
 def test_rejected_batch_is_kept_but_not_claimed_again(tmp_path: Path) -> None:

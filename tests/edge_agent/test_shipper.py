@@ -68,7 +68,7 @@ def test_a_batch_sent_but_not_acked_before_a_crash_is_replayed_not_duplicated(
     ids = fill(buffer, "orchid-01", 30)
     batch = buffer.claim_batch(100)
     uplink = HttpUplink(ingest.url, ingest.token, 10)
-    first = uplink.send(batch.batch_id, b"".join(batch.lines), "identity")
+    first = uplink.send(batch.batch_id, batch.body, "identity")
     assert first.status == 200 and first.body["accepted"] == 30
     buffer.close()  # "crash": the 200 arrived, the purge never happened
     buffer = Buffer(tmp_path, 2**30, "drop_oldest")
