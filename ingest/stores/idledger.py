@@ -1,41 +1,47 @@
 """Exactly-once bookkeeping shared by the stores: which reading ids and batch keys are stored.
 
-`reading_ids` maps an integer key of each stored reading to its id. The key is chosen so that
-a batch's inserts land next to each other in the B-tree (a random key dirties one page per
-reading, and every dirty page is written to the WAL and checkpointed again: on the paper's
-12x set that was over half of the ingest's CPU, docs/benchmarks.md):
-
 - A *canonical* id, the one the contract derives (`wire.reading_id`: uuid5 of
-  gateway/node/boot/seq), is keyed by `stream << 32 | seq`, where `streams` numbers each
-  (gateway, node, boot). A node's readings then append to their stream's run of keys. Same
-  id ⟺ same (gateway, node, boot, seq), so a key seen before is an id seen before.
-- Any other id is keyed by a negative 63-bit hash of the id. A batch whose keys are all new
-  takes the fast path; otherwise the real ids are compared, and two different ids that share
-  a hash (about one pair in 2^63) are told apart through `reading_id_overflow`.
+  gateway/node/boot/seq), is recorded as a sequence range of its stream: `streams` numbers
+  each (gateway, node, boot) and `seq_ranges` holds, per stream, the disjoint, non-adjacent
+  runs [lo, hi] of sequence numbers stored. Same id ⟺ same (gateway, node, boot, seq), so a
+  sequence inside a run is an id seen before. A node's batch is one run (or a few, around
+  lost readings): a batch costs a few rows per node, not a key per reading (format 2 kept
+  `stream << 32 | seq` keys in `reading_ids`, one B-tree insert per reading; the largest
+  cost left in the ledger, docs/benchmarks.md).
+- Any other id is keyed in `reading_ids` by a negative 63-bit hash of the id. A batch whose
+  keys are all new takes the fast path; otherwise the real ids are compared, and two
+  different ids that share a hash (about one pair in 2^63) are told apart through
+  `reading_id_overflow`.
 
 The one case the two key spaces do not see across: a non-canonical reading whose id is the
 canonical id of a *different* (gateway, node, boot, seq). Such an id is not the reading's own
 deterministic id (uplink contract, `id`), so both are kept.
 
-Ledgers of format 1 (every id under a positive hash key) are kept as `reading_ids_v1` and
-consulted, read-only, before each claim, so an id stored before an upgrade stays a
-duplicate. `prepare` (canonical check, hashes) needs no database and runs before the write
-transaction; `claim` runs inside it.
+Upgrades: a format-2 ledger's stream keys are turned into runs by `setup` (once, in its
+transaction). Ledgers of format 1 (every id under a positive hash key) are kept as
+`reading_ids_v1` and consulted, read-only, before each claim, so an id stored before an
+upgrade stays a duplicate. `prepare` (canonical check, hashes) needs no database and runs
+before the write transaction; `claim` runs inside it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
+from bisect import bisect_right
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from ingest import wire
 from ingest.fastwire import Reading
 
-FORMAT = 2
+FORMAT = 3
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS ledger_format (version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS reading_ids (h INTEGER PRIMARY KEY, id TEXT NOT NULL)",
@@ -47,6 +53,12 @@ _TABLES = (
         boot INTEGER NOT NULL,
         UNIQUE (gateway_id, node_id, boot)
     )""",
+    """CREATE TABLE IF NOT EXISTS seq_ranges (
+        stream INTEGER NOT NULL,
+        lo INTEGER NOT NULL,
+        hi INTEGER NOT NULL,
+        PRIMARY KEY (stream, lo)
+    ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS batches (
         batch_id TEXT PRIMARY KEY,
         gateway_id TEXT NOT NULL,
@@ -56,6 +68,8 @@ _TABLES = (
 )
 _CHUNK = 500
 _NAMESPACE = wire.READING_NAMESPACE.bytes
+_ids = attrgetter("id")
+_UUIDS = re.compile(r"(?:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})*+")
 _sha1 = hashlib.sha1
 
 
@@ -69,8 +83,12 @@ def setup(db: sqlite3.Connection) -> bool:
             db.execute("ALTER TABLE reading_ids RENAME TO reading_ids_v1")
         for statement in _TABLES:
             db.execute(statement)
-        if db.execute("SELECT count(*) FROM ledger_format").fetchone()[0] == 0:
+        version = db.execute("SELECT max(version) FROM ledger_format").fetchone()[0]
+        if version is None:
             db.execute("INSERT INTO ledger_format VALUES (?)", (FORMAT,))
+        elif version == 2:
+            _stream_keys_to_ranges(db)
+            db.execute("UPDATE ledger_format SET version = ?", (FORMAT,))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -106,9 +124,34 @@ class Prepared:
     hashed: list[int | None]
 
 
+def canonical_flags(readings: list[Reading]) -> list[bool]:
+    """[is_canonical(r) for r in readings], with the per-reading work cut to one SHA-1: the
+    ids are checked for the UUID text form all at once (one regex over the joined ids), turned
+    into bytes in one call, and compared with the digests as one array."""
+    n = len(readings)
+    ids = "".join(map(_ids, readings))
+    if not n or len(ids) != 36 * n or _UUIDS.fullmatch(ids) is None:
+        return [is_canonical(r) for r in readings]
+    given = np.frombuffer(bytes.fromhex(ids.replace("-", "")), np.uint8).reshape(n, 16)
+    ns, sha1 = _NAMESPACE, _sha1
+    digests = b"".join(
+        [
+            sha1(ns + f"{r.gateway_id}/{r.node_id}/{r.boot}/{r.seq}".encode()).digest()
+            for r in readings
+        ]
+    )
+    want = np.frombuffer(digests, np.uint8).reshape(n, 20)[:, :16].copy()
+    want[:, 6] = want[:, 6] & 0x0F | 0x50  # version 5
+    want[:, 8] = want[:, 8] & 0x3F | 0x80  # RFC 4122 variant
+    return (want == given).all(axis=1).tolist()
+
+
 def prepare(items: list[Reading]) -> Prepared:
     unique = list({r.id: r for r in items}.values())
-    return Prepared(unique, [None if is_canonical(r) else -1 - id_hash(r.id) for r in unique])
+    flags = canonical_flags(unique)
+    return Prepared(
+        unique, [None if ok else -1 - id_hash(r.id) for r, ok in zip(unique, flags, strict=True)]
+    )
 
 
 def find_batch(db: sqlite3.Connection, batch_id: str) -> dict[str, Any] | None:
@@ -144,40 +187,133 @@ def claim(db: sqlite3.Connection, prepared: Prepared, legacy: bool = False) -> l
     """Record the ids of `prepared.unique` not stored before: None when all were new, else
     the positions of the new ones. `legacy`: what `setup` returned."""
     unique = prepared.unique
-    keys = _keys(db, prepared)
     seen = _seen_in_legacy(db, unique) if legacy else set()
-    if not seen:
-        before = db.total_changes
-        db.execute("SAVEPOINT claim")
-        db.executemany(
-            "INSERT OR IGNORE INTO reading_ids VALUES (?, ?)",
-            zip(keys, (r.id for r in unique), strict=True),
-        )
-        if db.total_changes - before == len(unique):
-            db.execute("RELEASE claim")
-            return None
-        db.execute("ROLLBACK TO claim")
-        db.execute("RELEASE claim")
-    return _claim_slowly(db, unique, keys, seen)
-
-
-def _keys(db: sqlite3.Connection, prepared: Prepared) -> list[int]:
-    streams: dict[tuple[str, str, int], int] = {}
-    for r, h in zip(prepared.unique, prepared.hashed, strict=True):
+    streams: dict[tuple[str, str, int], list[int]] = {}
+    hashed: list[int] = []
+    for position, (r, h) in enumerate(zip(unique, prepared.hashed, strict=True)):
+        if seen and r.id in seen:
+            continue
         if h is None:
-            streams.setdefault((r.gateway_id, r.node_id, r.boot), 0)
-    for triple in streams:
-        row = db.execute(
-            "SELECT stream FROM streams WHERE gateway_id = ? AND node_id = ? AND boot = ?", triple
-        ).fetchone()
-        if row is None:
-            row = (db.execute("INSERT INTO streams (gateway_id, node_id, boot) VALUES (?, ?, ?)",
-                              triple).lastrowid,)  # fmt: skip
-        streams[triple] = row[0]
-    return [
-        streams[(r.gateway_id, r.node_id, r.boot)] << 32 | r.seq if h is None else h
-        for r, h in zip(prepared.unique, prepared.hashed, strict=True)
-    ]
+            streams.setdefault((r.gateway_id, r.node_id, r.boot), []).append(position)
+        else:
+            hashed.append(position)
+    old = len(seen)
+    dropped: list[int] = []
+    for triple, positions in streams.items():
+        dups = _claim_runs(db, _stream(db, triple), [unique[p].seq for p in positions])
+        if dups:
+            dropped += [positions[i] for i in dups]
+    if hashed:
+        dropped += _claim_hashed(db, unique, prepared.hashed, hashed)
+    if not old and not dropped:
+        return None
+    skip = set(dropped) | {p for p, r in enumerate(unique) if r.id in seen}
+    return [p for p in range(len(unique)) if p not in skip]
+
+
+def _stream(db: sqlite3.Connection, triple: tuple[str, str, int]) -> int:
+    row = db.execute(
+        "SELECT stream FROM streams WHERE gateway_id = ? AND node_id = ? AND boot = ?", triple
+    ).fetchone()
+    if row is None:
+        sql = "INSERT INTO streams (gateway_id, node_id, boot) VALUES (?, ?, ?)"
+        return db.execute(sql, triple).lastrowid
+    return row[0]
+
+
+def _claim_runs(db: sqlite3.Connection, stream: int, seqs: list[int]) -> list[int]:
+    """Add `seqs` (distinct) to `stream`'s runs; the indexes into `seqs` of those already in
+    a run. Runs are disjoint and never adjacent, so the ones that overlap or touch
+    [lo - 1, hi + 1] of this batch are the last starting at or before lo and those starting
+    in (lo, hi + 1]: two indexed lookups, then one merge."""
+    lo, hi = min(seqs), max(seqs)
+    near = db.execute(
+        "SELECT lo, hi FROM seq_ranges WHERE stream = ? AND lo <= ? ORDER BY lo DESC LIMIT 1",
+        (stream, lo),
+    ).fetchall()
+    near += db.execute(
+        "SELECT lo, hi FROM seq_ranges WHERE stream = ? AND lo > ? AND lo <= ? ORDER BY lo",
+        (stream, lo, hi + 1),
+    ).fetchall()
+    near = [run for run in near if run[1] >= lo - 1]
+    dups: list[int] = []
+    if any(run[1] >= lo and run[0] <= hi for run in near):  # overlap: look seq by seq
+        starts = [run[0] for run in near]
+        for i, seq in enumerate(seqs):
+            k = bisect_right(starts, seq) - 1
+            if k >= 0 and seq <= near[k][1]:
+                dups.append(i)
+        if len(dups) == len(seqs):
+            return dups
+        gone = set(dups)
+        seqs = [seq for i, seq in enumerate(seqs) if i not in gone]
+    runs = near + _runs(seqs)
+    runs.sort()
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    if near:
+        db.executemany(
+            "DELETE FROM seq_ranges WHERE stream = ? AND lo = ?", [(stream, a) for a, _ in near]
+        )
+    db.executemany("INSERT INTO seq_ranges VALUES (?, ?, ?)", [(stream, a, b) for a, b in merged])
+    return dups
+
+
+def _runs(seqs: list[int]) -> list[tuple[int, int]]:
+    """Distinct sequence numbers as sorted runs of consecutive ones."""
+    lo, hi = min(seqs), max(seqs)
+    if hi - lo + 1 == len(seqs):  # one run: a node's batch without gaps
+        return [(lo, hi)]
+    ordered = np.sort(np.fromiter(seqs, np.int64, len(seqs)))
+    cuts = np.flatnonzero(np.diff(ordered) != 1)
+    firsts = np.concatenate(([0], cuts + 1))
+    lasts = np.concatenate((cuts, [len(ordered) - 1]))
+    return list(zip(ordered[firsts].tolist(), ordered[lasts].tolist(), strict=True))
+
+
+def _stream_keys_to_ranges(db: sqlite3.Connection) -> None:
+    """Format 2 → 3: the stream keys (`stream << 32 | seq`, positive) of `reading_ids`
+    become runs in `seq_ranges`; the hash keys (negative) stay."""
+    current: list[int] | None = None
+    rows: list[tuple[int, int, int]] = []
+    for (key,) in db.execute("SELECT h FROM reading_ids WHERE h >= 0 ORDER BY h"):
+        stream, seq = key >> 32, key & 0xFFFFFFFF
+        if current and current[0] == stream and current[2] + 1 == seq:
+            current[2] = seq
+            continue
+        if current:
+            rows.append((current[0], current[1], current[2]))
+        current = [stream, seq, seq]
+    if current:
+        rows.append((current[0], current[1], current[2]))
+    db.executemany("INSERT INTO seq_ranges VALUES (?, ?, ?)", rows)
+    db.execute("DELETE FROM reading_ids WHERE h >= 0")
+
+
+def _claim_hashed(
+    db: sqlite3.Connection, unique: list[Reading], hashes: list[int | None], positions: list[int]
+) -> list[int]:
+    """Record the non-canonical readings at `positions` under their hash keys; the positions
+    of those stored before."""
+    readings = [unique[p] for p in positions]
+    keys = [hashes[p] for p in positions]
+    before = db.total_changes
+    db.execute("SAVEPOINT claim")
+    db.executemany(
+        "INSERT OR IGNORE INTO reading_ids VALUES (?, ?)",
+        zip(keys, (r.id for r in readings), strict=True),
+    )
+    if db.total_changes - before == len(readings):
+        db.execute("RELEASE claim")
+        return []
+    db.execute("ROLLBACK TO claim")
+    db.execute("RELEASE claim")
+    new = set(_claim_slowly(db, readings, keys, set()))
+    return [p for i, p in enumerate(positions) if i not in new]
 
 
 def _seen_in_legacy(db: sqlite3.Connection, unique: list[Reading]) -> set[str]:

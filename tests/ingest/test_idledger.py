@@ -1,5 +1,6 @@
-"""The exactly-once ledger (ingest/stores/idledger.py): canonical ids keyed by stream and
-sequence, other ids by hash, hash collisions, and a format-1 ledger kept after an upgrade."""
+"""The exactly-once ledger (ingest/stores/idledger.py): canonical ids as sequence runs per
+stream, other ids by hash, hash collisions, a format-2 ledger's stream keys turned into runs,
+and a format-1 ledger kept after an upgrade."""
 
 from __future__ import annotations
 
@@ -42,17 +43,64 @@ def test_only_the_contracts_own_derivation_is_canonical() -> None:
     assert not idledger.is_canonical(_reading(id="r-1"))
 
 
-def test_canonical_ids_are_keyed_by_stream_and_seq(env: Env) -> None:
-    """A node's readings get consecutive keys (what keeps the B-tree inserts local); a
-    reboot is a new stream."""
+def _runs(env: Env) -> list[tuple[int, int, int]]:
+    db = sqlite3.connect(env.settings.var_dir / "readings.sqlite3")
+    try:
+        return db.execute("SELECT stream, lo, hi FROM seq_ranges ORDER BY stream, lo").fetchall()
+    finally:
+        db.close()
+
+
+def test_canonical_ids_are_recorded_as_runs_per_stream(env: Env) -> None:
+    """A node's batch is one run, a reboot is a new stream, a gap splits a run and the
+    readings that fill it join the runs again; no per-reading key."""
     first = make_readings(3, start_seq=10)
     rebooted = make_readings(2, boot=2)
     assert env.post(first + rebooted).json["accepted"] == 5
-    keys = _keys(env)
-    streams = sorted({k >> 32 for k in keys})
-    assert len(streams) == 2 and all(k > 0 for k in keys)
-    assert [k & 0xFFFFFFFF for k in keys] == [10, 11, 12, 0, 1]
-    assert keys[1] - keys[0] == 1 and keys[2] - keys[1] == 1
+    assert _keys(env) == []
+    (s1, lo1, hi1), (s2, lo2, hi2) = _runs(env)
+    assert s1 != s2 and (lo1, hi1, lo2, hi2) == (10, 12, 0, 1)
+    gappy = make_readings(6, start_seq=13)
+    del gappy[2]  # seq 15 lost
+    assert env.post(gappy).json["accepted"] == 5
+    assert [(lo, hi) for s, lo, hi in _runs(env) if s == s1] == [(10, 14), (16, 18)]
+    late = make_readings(1, start_seq=15) + make_readings(4, start_seq=8)  # 8, 9 new; 10, 11 old
+    result = env.post(late).json
+    assert (result["accepted"], result["duplicates"]) == (3, 2)
+    assert [(lo, hi) for s, lo, hi in _runs(env) if s == s1] == [(8, 18)]
+    assert env.post(make_readings(11, start_seq=8)).json["duplicates"] == 11
+
+
+def test_canonical_flags_match_is_canonical_reading_by_reading() -> None:
+    readings = [Reading(**r) for r in make_readings(6)]
+    readings[1] = _reading(id=readings[1].id.upper())
+    readings[3] = _reading(seq=readings[3].seq + 100)  # id of another reading
+    readings[4] = _reading(id="r-1")
+    flags = idledger.canonical_flags(readings)
+    assert flags == [idledger.is_canonical(r) for r in readings]
+    assert flags == [True, False, True, False, False, True]
+    tail = readings[5:]  # all in the UUID form: the bulk comparison, not the fallback
+    assert idledger.canonical_flags(tail) == [True]
+    assert idledger.canonical_flags([_reading(seq=7, id=readings[0].id)]) == [False]
+
+
+def test_a_format2_ledger_becomes_runs(tmp_path: Path) -> None:
+    """Stream keys of a format-2 ledger are turned into runs once; hash keys stay."""
+    db = sqlite3.connect(tmp_path / "l.sqlite3", isolation_level=None)
+    idledger.setup(db)
+    db.execute("UPDATE ledger_format SET version = 2")
+    db.execute("INSERT INTO streams VALUES (1, 'gw', 'n', 1), (2, 'gw', 'n', 2)")
+    keys = [1 << 32 | s for s in (0, 1, 2, 5, 6)] + [2 << 32 | 9, -77]
+    db.executemany("INSERT INTO reading_ids VALUES (?, 'x')", [(k,) for k in keys])
+    assert idledger.setup(db) is False
+    assert db.execute("SELECT * FROM seq_ranges ORDER BY stream, lo").fetchall() == [
+        (1, 0, 2),
+        (1, 5, 6),
+        (2, 9, 9),
+    ]
+    assert db.execute("SELECT h FROM reading_ids").fetchall() == [(-77,)]
+    assert db.execute("SELECT version FROM ledger_format").fetchall() == [(idledger.FORMAT,)]
+    db.close()
 
 
 def test_canonical_and_other_ids_are_each_stored_once(env: Env) -> None:
