@@ -1,45 +1,65 @@
-"""`sqlite:///PATH` — the embedded reading store: WAL, readings indexed by node and time,
-one IMMEDIATE transaction per batch (the batch key, every new reading and the per-node
-summary commit together or not at all). URL option: `?synchronous=full|normal`.
+"""`sqlite:///PATH` — the embedded reading store: WAL, readings stored a block per node per
+batch and indexed by node and time, one IMMEDIATE transaction per batch (the batch key,
+every new reading and the per-node summary commit together or not at all). URL option:
+`?synchronous=full|normal`.
+
+A block (`blocks`) is up to BLOCK_READINGS readings of one gateway's node from one batch,
+stored as a JSON array of the readings as received (each an uplink-contract object) with
+its first and last timestamp. One row per reading cost ~6 µs of SQLite per reading, a block
+costs a few µs per block (docs/ingest.md, "Storage layout"). The view `readings` shows the
+blocks one row per reading, for ad hoc SQL; the read API decodes blocks itself
+(sqlite_queries.py). A file of the earlier row layout (a `readings` table) is converted at
+open, once, in one transaction.
 
 Exactly-once by reading id and batch key: ingest/stores/idledger.py.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
+from ingest import wire
 from ingest.fastwire import Reading
 from ingest.settings import sqlite_path
 from ingest.stores import idledger, summary, writegate
 from ingest.stores import sqlite_queries as queries
 from ingest.stores.base import ReadingQuery, StoreUnavailable, WriteOutcome
 
+BLOCK_READINGS = 1000
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
-    rid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS blocks (
+    bid INTEGER PRIMARY KEY,
     gateway_id TEXT NOT NULL,
     node_id TEXT NOT NULL,
-    profile TEXT,
-    ts TEXT NOT NULL,          -- RFC 3339 ms UTC: text order is time order
-    boot INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    score REAL,
-    label TEXT,
-    vals TEXT NOT NULL,        -- JSON object of values
-    flags TEXT                 -- JSON list, NULL when empty
+    ts_lo TEXT NOT NULL,       -- RFC 3339 ms UTC: text order is time order
+    ts_hi TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data TEXT NOT NULL         -- JSON array of the block's readings
 );
-CREATE INDEX IF NOT EXISTS readings_node_ts ON readings (node_id, ts);
+CREATE INDEX IF NOT EXISTS blocks_ts ON blocks (ts_lo);
+CREATE INDEX IF NOT EXISTS blocks_node_ts ON blocks (node_id, ts_lo);
+CREATE TABLE IF NOT EXISTS block_span (ms INTEGER NOT NULL);  -- max(ts_hi - ts_lo) of any block
 """
-_INSERT = "INSERT INTO readings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_VIEW = """
+CREATE VIEW IF NOT EXISTS readings AS
+SELECT json_extract(r.value, '$.id') AS id, b.gateway_id AS gateway_id, b.node_id AS node_id,
+       json_extract(r.value, '$.profile') AS profile, json_extract(r.value, '$.ts') AS ts,
+       json_extract(r.value, '$.boot') AS boot, json_extract(r.value, '$.seq') AS seq,
+       json_extract(r.value, '$.score') AS score, json_extract(r.value, '$.label') AS label,
+       json_extract(r.value, '$.values') AS vals, json_extract(r.value, '$.flags') AS flags
+FROM blocks AS b, json_each(b.data) AS r
+"""
+_INSERT = "INSERT INTO blocks VALUES (NULL, ?, ?, ?, ?, ?, ?)"
 _encode = msgspec.json.encode
+_ts = attrgetter("ts")
 
 
 class SqliteStore:
@@ -53,6 +73,8 @@ class SqliteStore:
         self._gate = writegate.gate(self.path)
         self._writer: sqlite3.Connection | None = None
         self._db().executescript(_SCHEMA + summary.SCHEMA)
+        _convert_row_layout(self._db())
+        self._db().executescript(_VIEW)
         self._legacy_ledger = idledger.setup(self._db())
 
     @classmethod
@@ -99,7 +121,7 @@ class SqliteStore:
     ) -> WriteOutcome:
         claim = idledger.prepare(items)  # what needs no database: before the lock
         unique = claim.unique
-        prepared = _Prepared(claim, [_row(r) for r in unique], summary.summarize(unique))
+        prepared = _Prepared(claim, blocks(unique), summary.summarize(unique))
         with self._gate.lock:
             db = self._write_db()
             try:
@@ -136,9 +158,9 @@ class SqliteStore:
             new, rows, totals = prepared.claim.unique, prepared.rows, prepared.summary
         else:
             new = [prepared.claim.unique[i] for i in positions]
-            rows = [prepared.rows[i] for i in positions]
+            rows = blocks(new)
             totals = summary.summarize(new)
-        db.executemany(_INSERT, rows)  # rid NULL: SQLite numbers them max(rid) + 1, ...
+        _insert_blocks(db, rows)
         summary.apply(db, totals)
         result = idledger.new_result(batch_id, items, new, rejected)
         idledger.record_batch(db, batch_id, gateway_id, result)
@@ -152,7 +174,7 @@ class SqliteStore:
 
     def stats(self) -> dict[str, Any]:
         db = self._db()
-        first = db.execute("SELECT min(ts) FROM readings").fetchone()[0]
+        first = db.execute("SELECT min(ts_lo) FROM blocks").fetchone()[0]
         return {**summary.stats(db), "first_ts": first}
 
     def ping(self) -> None:
@@ -178,18 +200,53 @@ class _Prepared(NamedTuple):
     summary: summary.Summary
 
 
-def _row(r: Reading) -> tuple:
-    return (
-        None,
-        r.id,
-        r.gateway_id,
-        r.node_id,
-        r.profile,
-        r.ts,
-        r.boot,
-        r.seq,
-        r.score,
-        r.label,
-        _encode(r.values).decode(),
-        _encode(r.flags).decode() if r.flags else None,
-    )
+def blocks(readings: list[Reading]) -> list[tuple]:
+    """The `blocks` rows for `readings` (+ each block's time span in ms, last): per gateway
+    and node, in arrival order, BLOCK_READINGS at most."""
+    groups: dict[tuple[str, str], list[Reading]] = {}
+    for r in readings:
+        groups.setdefault((r.gateway_id, r.node_id), []).append(r)
+    rows = []
+    for (gateway_id, node_id), group in groups.items():
+        for start in range(0, len(group), BLOCK_READINGS):
+            part = group[start : start + BLOCK_READINGS]
+            stamps = list(map(_ts, part))
+            lo, hi = min(stamps), max(stamps)
+            span = round((wire.parse_ts(hi) - wire.parse_ts(lo)) * 1000)
+            rows.append((gateway_id, node_id, lo, hi, len(part), _encode(part).decode(), span))
+    return rows
+
+
+def _convert_row_layout(db: sqlite3.Connection) -> None:
+    """A store of the row layout (one `readings` row per reading) → blocks, once."""
+    kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'readings'").fetchone()
+    if kind is None or kind[0] != "table":
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute(
+            "SELECT id, ts, gateway_id, node_id, boot, seq, vals, profile, score, label, flags"
+            " FROM readings ORDER BY gateway_id, node_id, ts, rid"
+        )
+        batch: list[Reading] = []
+        for row in rows:
+            batch.append(
+                Reading(*row[:6], json.loads(row[6]), *row[7:10], json.loads(row[10] or "[]"))
+            )
+            if len(batch) >= 50_000:
+                _insert_blocks(db, blocks(batch))
+                batch = []
+        _insert_blocks(db, blocks(batch))
+        db.execute("DROP TABLE readings")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _insert_blocks(db: sqlite3.Connection, rows: list[tuple]) -> None:
+    db.executemany(_INSERT, [row[:-1] for row in rows])
+    if rows:
+        span = max(row[-1] for row in rows)
+        if db.execute("UPDATE block_span SET ms = max(ms, ?)", (span,)).rowcount == 0:
+            db.execute("INSERT INTO block_span VALUES (?)", (span,))
