@@ -3,11 +3,11 @@ process (no HTTP, no locks): the floor under the end-to-end figure of bench_inge
 beside the 5 µs a reading that the 200k readings/s target leaves on one core.
 
 Stages: gunzip of the NDJSON body; msgspec `decode_lines` into `fastwire.Reading`; the
-batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`is_canonical`: one
-SHA-1 per reading); the store's row building (`_row`: values and flags re-encoded); the
-`readings` INSERT by `executemany` with and without its (node_id, ts) index; the ledger's
-`reading_ids` INSERT with stream keys. Then the paper's CSV layout, parsed by block and
-line by line. CPU time (`time.process_time`), the best of
+batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`canonical_flags`:
+one SHA-1 per reading); the store's block building (`blocks`: readings grouped per node and
+encoded as JSON arrays); their INSERT and COMMIT; the ledger claim (prepare + sequence runs,
+format 3); the per-node summary. Then the paper's CSV layout, parsed by block and line by
+line. CPU time (`time.process_time`), the best of
 `--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading batches.
 
 Usage: python scripts/bench_ingest_floor.py [--rows 100000] [--repeat 3]
@@ -30,14 +30,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_ingest import chunks, paper_csv, paper_readings  # noqa: E402
 
 from ingest import codecs, fastwire, formats, wire  # noqa: E402
-from ingest.stores import idledger  # noqa: E402
+from ingest.stores import idledger, summary  # noqa: E402
 from ingest.stores import sqlite as sqlite_store  # noqa: E402
 
 BUDGET_US = 5.0  # 200,000 readings/s on one core
-NOT_SUMMED = {
-    "canonical-id check": "part of the ledger claim",
-    "readings INSERT, no index": "the store has the index",
-}
+NOT_SUMMED = {"canonical-id check": "part of the ledger claim"}
 
 
 def best(repeat: int, run: Callable[[], None]) -> float:
@@ -61,24 +58,20 @@ def main() -> int:
     bodies = [codecs.compress(b, "gzip") for b in batches]
     print(f"{n} readings of the paper's layout, {len(batches)} batches", flush=True)
     decoded = [fastwire._one.decode_lines(b) for b in batches]
-    flat = [r for batch in decoded for r in batch]
-    rows = [sqlite_store._row(r) for r in flat]
     work = Path(tempfile.mkdtemp(prefix="ingest-floor-"))
 
-    def insert(indexed: bool) -> Callable[[], None]:
-        def run() -> None:
-            path = work / f"r{indexed}{time.monotonic_ns()}.sqlite3"
-            db = sqlite3.connect(path, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            schema = sqlite_store._SCHEMA
-            db.executescript(schema if indexed else schema.split("CREATE INDEX")[0])
-            for start in range(0, n, 10_000):
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany(sqlite_store._INSERT, rows[start : start + 10_000])
-                db.execute("COMMIT")
-            db.close()
+    def insert() -> None:
+        path = work / f"b{time.monotonic_ns()}.sqlite3"
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(sqlite_store._SCHEMA)
+        for batch in built:
+            db.execute("BEGIN IMMEDIATE")
+            sqlite_store._insert_blocks(db, batch)
+            db.execute("COMMIT")
+        db.close()
 
-        return run
+    built = [sqlite_store.blocks(batch) for batch in decoded]
 
     def ledger() -> None:
         db = sqlite3.connect(work / f"l{time.monotonic_ns()}.sqlite3", isolation_level=None)
@@ -96,11 +89,11 @@ def main() -> int:
         ("gunzip", lambda: [codecs.decompress(b, "gzip") for b in bodies]),
         ("msgspec decode_lines", lambda: [fastwire._one.decode_lines(b) for b in batches]),
         ("batch checks (all_ok)", lambda: [checker.all_ok(b) for b in decoded]),
-        ("canonical-id check", lambda: [idledger.is_canonical(r) for r in flat]),
-        ("row building (_row)", lambda: [sqlite_store._row(r) for r in flat]),
-        ("readings INSERT, no index", insert(False)),
-        ("readings INSERT + (node_id, ts) index", insert(True)),
-        ("ledger claim (prepare + INSERT)", ledger),
+        ("canonical-id check", lambda: [idledger.canonical_flags(b) for b in decoded]),
+        ("block building (blocks)", lambda: [sqlite_store.blocks(b) for b in decoded]),
+        ("blocks INSERT + COMMIT", insert),
+        ("ledger claim (prepare + runs)", ledger),
+        ("node summary (summarize)", lambda: [summary.summarize(b) for b in decoded]),
     ]
     total = 0.0
     print(f"\n{'stage':<40} {'µs/reading':>10}   budget for 200k/s: {BUDGET_US:.1f} µs in all")
@@ -110,7 +103,7 @@ def main() -> int:
         total += us if summed else 0.0
         note = "" if summed else f"   (not summed: {NOT_SUMMED[name]})"
         print(f"{name:<40} {us:>10.2f}{note}", flush=True)
-    print(f"{'sum (indexed insert)':<40} {total:>10.2f}   = {1e6 / total:,.0f} readings/s at most")
+    print(f"{'sum':<40} {total:>10.2f}   = {1e6 / total:,.0f} readings/s at most")
 
     # The paper's CSV layout: the block parser against the line-by-line reference.
     lines = paper_csv(readings[:20_000]).split(b"\n")[:-1]
