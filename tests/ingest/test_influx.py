@@ -197,3 +197,12 @@ def test_store_hot_path_line_equals_reading_to_line(node, profile, values, score
     }  # fmt: skip
     struct = fastwire.from_dict(reading)
     assert fast_reading_line(struct) == reading_to_line(reading, "gw")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=4_102_444_800_000))  # 1970 .. 2100, in ms
+def test_ts_to_ms_inverts_format_ts_through_its_minute_cache(ms: int) -> None:
+    ts = wire.format_ts(ms / 1000)
+    assert ts_to_ms(ts) == round(wire.parse_ts(ts) * 1000)
+    assert ts_to_ms(ts) == ts_to_ms(ts)  # second call: from the cache
+    assert ts_to_ms(ts[:17] + "59.999Z") == ts_to_ms(ts[:17] + "00.000Z") + 59_999
