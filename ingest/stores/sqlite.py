@@ -219,11 +219,12 @@ def blocks(readings: list[Reading]) -> list[tuple]:
 
 def _convert_row_layout(db: sqlite3.Connection) -> None:
     """A store of the row layout (one `readings` row per reading) → blocks, once."""
-    kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'readings'").fetchone()
-    if kind is None or kind[0] != "table":
-        return
-    db.execute("BEGIN IMMEDIATE")
+    db.execute("BEGIN IMMEDIATE")  # before the check: another worker may be converting it
     try:
+        kind = db.execute("SELECT type FROM sqlite_master WHERE name = 'readings'").fetchone()
+        if kind is None or kind[0] != "table":
+            db.execute("COMMIT")
+            return
         rows = db.execute(
             "SELECT id, ts, gateway_id, node_id, boot, seq, vals, profile, score, label, flags"
             " FROM readings ORDER BY gateway_id, node_id, ts, rid"
