@@ -94,7 +94,7 @@ class SqliteStore:
         """This thread's connection, for reads."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect(cache_kib=16384)
+            conn = self._local.conn = self._connect(cache_kib=4096)
         return conn
 
     def _write_db(self) -> sqlite3.Connection:
@@ -102,7 +102,7 @@ class SqliteStore:
         holds it: its page cache (the id ledger's B-tree above all) stays warm from batch to
         batch, where a connection per thread found it invalidated by the others' writes."""
         if self._writer is None:
-            self._writer = self._connect(cache_kib=65536, check_same_thread=False)
+            self._writer = self._connect(cache_kib=8192, check_same_thread=False)
         return self._writer
 
     def find_batch(self, batch_id: str) -> dict[str, Any] | None:
