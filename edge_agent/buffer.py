@@ -104,9 +104,6 @@ class Batch:
     rows: int
     attempts: int
 
-    def lines(self) -> list[bytes]:
-        return bytes(self.body).splitlines(keepends=True)
-
 
 CACHE_KIB = 512  # SQLite page cache of the writing connection
 

@@ -92,6 +92,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_ingest import chunks, paper_readings  # noqa: E402
+from bench_ingest_floor import claim_all  # noqa: E402
 
 from ingest import codecs, fastwire, wire  # noqa: E402
 from ingest.pipeline import MAX_LINE  # noqa: E402
@@ -972,11 +973,7 @@ def old_figures(
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(OLD_LEDGER)
-        for batch in decoded:
-            claim = old_prepare(batch)
-            db.execute("BEGIN IMMEDIATE")
-            assert old_claim(db, claim) is None
-            db.execute("COMMIT")
+        claim_all(db, decoded, old_prepare, old_claim)
         db.close()
 
     stages = {
@@ -996,11 +993,7 @@ def old_figures(
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         idledger.setup(db)
-        for batch in decoded:
-            claim = idledger.prepare(batch)
-            db.execute("BEGIN IMMEDIATE")
-            assert idledger.claim(db, claim) is None
-            db.execute("COMMIT")
+        claim_all(db, decoded)
         db.close()
 
     out = {}

@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +45,21 @@ def best(repeat: int, run: Callable[[], None]) -> float:
         run()
         times.append(time.process_time() - started)
     return min(times)
+
+
+def claim_all(
+    db: sqlite3.Connection,
+    batches: list[list[fastwire.Reading]],
+    prepare: Callable[[Any], Any] = idledger.prepare,
+    claim: Callable[[sqlite3.Connection, Any], Any] = idledger.claim,
+) -> None:
+    """Claim each batch in its own write transaction; every reading must be new (the
+    ledger's fast path). `prepare`/`claim`: another ledger's pair, for comparisons."""
+    for batch in batches:
+        prepared = prepare(batch)
+        db.execute("BEGIN IMMEDIATE")
+        assert claim(db, prepared) is None
+        db.execute("COMMIT")
 
 
 def main() -> int:
@@ -77,11 +93,7 @@ def main() -> int:
         db = sqlite3.connect(work / f"l{time.monotonic_ns()}.sqlite3", isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         idledger.setup(db)
-        for batch in decoded:
-            claim = idledger.prepare(batch)
-            db.execute("BEGIN IMMEDIATE")
-            assert idledger.claim(db, claim) is None
-            db.execute("COMMIT")
+        claim_all(db, decoded)
         db.close()
 
     checker = fastwire.Checker()

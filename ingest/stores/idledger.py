@@ -190,24 +190,22 @@ def claim(db: sqlite3.Connection, prepared: Prepared, legacy: bool = False) -> l
     seen = _seen_in_legacy(db, unique) if legacy else set()
     streams: dict[tuple[str, str, int], list[int]] = {}
     hashed: list[int] = []
+    dropped: list[int] = []  # positions stored before
     for position, (r, h) in enumerate(zip(unique, prepared.hashed, strict=True)):
         if seen and r.id in seen:
-            continue
-        if h is None:
+            dropped.append(position)
+        elif h is None:
             streams.setdefault((r.gateway_id, r.node_id, r.boot), []).append(position)
         else:
             hashed.append(position)
-    old = len(seen)
-    dropped: list[int] = []
     for triple, positions in streams.items():
         dups = _claim_runs(db, _stream(db, triple), [unique[p].seq for p in positions])
-        if dups:
-            dropped += [positions[i] for i in dups]
+        dropped += [positions[i] for i in dups]
     if hashed:
         dropped += _claim_hashed(db, unique, prepared.hashed, hashed)
-    if not old and not dropped:
+    if not dropped:
         return None
-    skip = set(dropped) | {p for p, r in enumerate(unique) if r.id in seen}
+    skip = set(dropped)
     return [p for p in range(len(unique)) if p not in skip]
 
 

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE INDEX IF NOT EXISTS blocks_ts ON blocks (ts_lo);
 CREATE INDEX IF NOT EXISTS blocks_node_ts ON blocks (node_id, ts_lo);
 CREATE TABLE IF NOT EXISTS block_span (ms INTEGER NOT NULL);  -- max(ts_hi - ts_lo) of any block
+INSERT INTO block_span SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM block_span);
 """
 _VIEW = """
 CREATE VIEW IF NOT EXISTS readings AS
@@ -248,6 +249,4 @@ def _convert_row_layout(db: sqlite3.Connection) -> None:
 def _insert_blocks(db: sqlite3.Connection, rows: list[tuple]) -> None:
     db.executemany(_INSERT, [row[:-1] for row in rows])
     if rows:
-        span = max(row[-1] for row in rows)
-        if db.execute("UPDATE block_span SET ms = max(ms, ?)", (span,)).rowcount == 0:
-            db.execute("INSERT INTO block_span VALUES (?)", (span,))
+        db.execute("UPDATE block_span SET ms = max(ms, ?)", (max(row[-1] for row in rows),))

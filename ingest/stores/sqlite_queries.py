@@ -25,23 +25,6 @@ _decode = msgspec.json.Decoder(list[Reading]).decode
 _order = itemgetter(0, 1)
 
 
-def as_stored(r: Reading) -> dict[str, Any]:
-    """A reading as the read API returns it."""
-    return {
-        "id": r.id,
-        "ts": r.ts,
-        "gateway_id": r.gateway_id,
-        "node_id": r.node_id,
-        "profile": r.profile,
-        "boot": r.boot,
-        "seq": r.seq,
-        "values": r.values,
-        "score": r.score,
-        "label": r.label,
-        "flags": r.flags,
-    }
-
-
 def _blocks(db: Any, query: ReadingQuery, lower: str | None) -> Iterator[tuple[str, str]]:
     """(ts_lo, data) of the blocks that may hold readings of `query` at or after `lower`,
     in ts_lo order."""
@@ -50,7 +33,7 @@ def _blocks(db: Any, query: ReadingQuery, lower: str | None) -> Iterator[tuple[s
         where.append("node_id = ?")
         args.append(query.node)
     if lower:
-        span = db.execute("SELECT max(ms) FROM block_span").fetchone()[0] or 0
+        span = db.execute("SELECT ms FROM block_span").fetchone()[0]
         where += ["ts_lo >= ?", "ts_hi >= ?"]
         args += [format_ts(parse_ts(lower) - span / 1000 - 1), lower]
     if query.end:
@@ -87,7 +70,7 @@ def readings(db: Any, query: ReadingQuery) -> tuple[list[dict[str, Any]], str | 
     got.sort(key=_order)
     page = got[:limit]
     nxt = cursors.encode(page[-1][0], page[-1][1]) if len(got) > limit else None
-    return [as_stored(r) for _, _, r in page], nxt
+    return [r.as_dict() for _, _, r in page], nxt
 
 
 @dataclass
