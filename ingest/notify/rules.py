@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 from math import inf, nan
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -165,20 +165,34 @@ def check_silent(
     )
 
 
-def _steady(state: NodeState, readings: list[Any], bands: dict[str, Band]) -> np.ndarray:
-    """For each reading, True when `evaluate` under the current alarms would raise nothing,
-    clear nothing and count no streak: only the time figures move. Vectorised per column
-    (a missing value is NaN, which no comparison holds)."""
+class _Columns:
+    """What `_steady` compares, per reading of one node's run, built once per
+    `evaluate_many` call (a missing value is NaN, which no comparison holds)."""
+
+    def __init__(self, readings: list[Any], bands: dict[str, Band]) -> None:
+        n = len(readings)
+        labels = list(map(_label, readings))
+        self.bad = np.fromiter(map(BAD_LABELS.__contains__, labels), bool, n)
+        self.unlabeled = np.fromiter(map(is_, labels, repeat(None)), bool, n)
+        values = list(map(_values, readings))
+        self.values = {
+            sensor: np.fromiter(map(dict.get, values, repeat(sensor), repeat(nan)), float, n)
+            for sensor in bands
+        }
+
+
+def _steady(
+    state: NodeState, columns: _Columns, bands: dict[str, Band], start: int, stop: int
+) -> np.ndarray:
+    """For readings [start, stop), True when `evaluate` under the current alarms would raise
+    nothing, clear nothing and count no streak: only the time figures move."""
     active = state.active
-    n = len(readings)
-    labels = list(map(_label, readings))
     if active.get("label"):  # a bad label is absorbed, a good one counts towards clearing
-        steady = np.fromiter(map(_absorbed_label, labels), bool, n)
+        steady = columns.bad[start:stop] | columns.unlabeled[start:stop]
     else:
-        steady = ~np.fromiter(map(BAD_LABELS.__contains__, labels), bool, n)
-    values = list(map(_values, readings))
+        steady = ~columns.bad[start:stop]
     for sensor, (low, high) in bands.items():
-        column = np.fromiter(map(dict.get, values, repeat(sensor), repeat(nan)), float, n)
+        column = columns.values[sensor][start:stop]
         if active.get(f"band:{sensor}"):  # steady unless back inside by the deadband
             lo = -inf if low is None else low + deadband(sensor, low)
             hi = inf if high is None else high - deadband(sensor, high)
@@ -188,10 +202,6 @@ def _steady(state: NodeState, readings: list[Any], bands: dict[str, Band]) -> np
             hi = inf if high is None else high
             steady &= ~((column < lo) | (column > hi))
     return steady
-
-
-def _absorbed_label(label: str | None) -> bool:
-    return label is None or label in BAD_LABELS
 
 
 def _advance(state: NodeState, first: Any, last: Any, count: int) -> None:
@@ -215,14 +225,16 @@ def evaluate_many(
 ) -> list[Notification]:
     """`evaluate` over one node's readings in time order, with a fast path: runs of steady
     readings (`_steady`: nothing raised or cleared) only move `last_ts` and the interval
-    estimate. The steadiness of a window of readings is computed at once and recomputed when
-    an alarm changes; the window grows while nothing changes and shrinks when alarms flap,
+    estimate. The columns compared are built once per call; the steadiness of a window of
+    readings (at first the largest) is computed at once and recomputed when an alarm
+    changes; after a change the window starts small again and grows while nothing changes,
     so the work stays linear in the readings."""
     out: list[Notification] = []
-    i, n, window = 0, len(readings), _MIN_WINDOW
+    columns = _Columns(readings, bands)
+    i, n, window = 0, len(readings), _MAX_WINDOW
     while i < n:
         chunk = readings[i : i + window]
-        unsteady = np.flatnonzero(~_steady(state, chunk, bands))
+        unsteady = np.flatnonzero(~_steady(state, columns, bands, i, i + len(chunk)))
         done = 0
         for j in unsteady.tolist():
             if j > done:

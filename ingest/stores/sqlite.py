@@ -26,12 +26,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from ingest import wire
 from ingest.fastwire import Reading
 from ingest.settings import sqlite_path
 from ingest.stores import idledger, summary, writegate
 from ingest.stores import sqlite_queries as queries
 from ingest.stores.base import ReadingQuery, StoreUnavailable, WriteOutcome
+from ingest.stores.influx_lines import ts_to_ms
 
 BLOCK_READINGS = 1000
 _SCHEMA = """
@@ -213,7 +213,7 @@ def blocks(readings: list[Reading]) -> list[tuple]:
             part = group[start : start + BLOCK_READINGS]
             stamps = list(map(_ts, part))
             lo, hi = min(stamps), max(stamps)
-            span = round((wire.parse_ts(hi) - wire.parse_ts(lo)) * 1000)
+            span = ts_to_ms(hi) - ts_to_ms(lo)
             rows.append((gateway_id, node_id, lo, hi, len(part), _encode(part).decode(), span))
     return rows
 

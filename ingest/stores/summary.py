@@ -11,6 +11,7 @@ from operator import attrgetter
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ingest.fastwire import Reading
 
@@ -43,18 +44,26 @@ Summary = tuple[list[tuple], list[tuple[str, int]], list[tuple[int, int]]]
 
 
 def summarize(new: list[Reading]) -> Summary:
-    """The rows `apply` adds for readings `new`: computed before the write transaction."""
-    latest: dict[str, Reading] = {}
-    for r in sorted(new, key=_ts, reverse=True):  # the newest (first of equals) wins
-        latest.setdefault(r.node_id, r)
-    counts = Counter(map(_node, new))
-    labels = Counter(map(_label_or_none, map(_label, new)))
-    scores = Counter(_bucket(s) for s in map(_score, new) if s is not None)
-    nodes = [
-        (node, r.gateway_id, r.profile, r.ts, _encode(r).decode(), counts[node])
-        for node, r in latest.items()
-    ]
-    return nodes, list(labels.items()), list(scores.items())
+    """The rows `apply` adds for readings `new`: computed before the write transaction.
+    Per reading only a grouping loop runs in Python; the newest of each node is `max` over
+    its group (the first of equal stamps, in arrival order, wins), the counters are C loops
+    and one numpy pass."""
+    groups: dict[str, list[Reading]] = {}
+    for r in new:
+        groups.setdefault(r.node_id, []).append(r)
+    nodes = []
+    for node, group in groups.items():
+        r = max(group, key=_ts)
+        nodes.append((node, r.gateway_id, r.profile, r.ts, _encode(r).decode(), len(group)))
+    labels = Counter(map(_label, new))
+    for unlabeled in (None, ""):  # both count as "none"
+        if unlabeled in labels:
+            labels["none"] += labels.pop(unlabeled)
+    scores = np.array(list(map(_score, new)), dtype=float)  # None -> NaN
+    scores = scores[~np.isnan(scores)]
+    buckets = np.bincount(np.clip(np.floor_divide(scores, 10), 0, 9).astype(np.int64), minlength=10)
+    counts = [(int(b) * 10, int(n)) for b, n in enumerate(buckets.tolist()) if n]
+    return nodes, list(labels.items()), counts
 
 
 def apply(db: sqlite3.Connection, rows: Summary) -> None:
@@ -70,14 +79,6 @@ def apply(db: sqlite3.Connection, rows: Summary) -> None:
         " ON CONFLICT (bucket) DO UPDATE SET n = n + excluded.n",
         scores,
     )
-
-
-def _label_or_none(label: str | None) -> str:
-    return label or "none"
-
-
-def _bucket(score: float) -> int:
-    return min(max(int(score // 10), 0), 9) * 10
 
 
 _ts, _node, _label, _score = (attrgetter(k) for k in ("ts", "node_id", "label", "score"))
