@@ -1,6 +1,6 @@
 """The exactly-once ledger (ingest/stores/idledger.py): canonical ids as sequence runs per
-stream, other ids by hash, hash collisions, a format-2 ledger's stream keys turned into runs,
-and a format-1 ledger kept after an upgrade."""
+stream, other ids under stream keys, key collisions, a format-2 ledger's stream keys turned
+into runs, and format-1 and format-3 ledgers kept after an upgrade."""
 
 from __future__ import annotations
 
@@ -85,20 +85,21 @@ def test_canonical_flags_match_is_canonical_reading_by_reading() -> None:
 
 
 def test_a_format2_ledger_becomes_runs(tmp_path: Path) -> None:
-    """Stream keys of a format-2 ledger are turned into runs once; hash keys stay."""
+    """Stream keys of a format-2 ledger are turned into runs once; hash keys move aside."""
     db = sqlite3.connect(tmp_path / "l.sqlite3", isolation_level=None)
     idledger.setup(db)
     db.execute("UPDATE ledger_format SET version = 2")
     db.execute("INSERT INTO streams VALUES (1, 'gw', 'n', 1), (2, 'gw', 'n', 2)")
     keys = [1 << 32 | s for s in (0, 1, 2, 5, 6)] + [2 << 32 | 9, -77]
     db.executemany("INSERT INTO reading_ids VALUES (?, 'x')", [(k,) for k in keys])
-    assert idledger.setup(db) is False
+    assert idledger.setup(db) is True  # the hash key moved aside is consulted
     assert db.execute("SELECT * FROM seq_ranges ORDER BY stream, lo").fetchall() == [
         (1, 0, 2),
         (1, 5, 6),
         (2, 9, 9),
     ]
-    assert db.execute("SELECT h FROM reading_ids").fetchall() == [(-77,)]
+    assert db.execute("SELECT h FROM reading_ids").fetchall() == []
+    assert db.execute("SELECT h, id FROM reading_ids_v3").fetchall() == [(-77, "x")]
     assert db.execute("SELECT version FROM ledger_format").fetchall() == [(idledger.FORMAT,)]
     db.close()
 
@@ -108,21 +109,29 @@ def test_canonical_and_other_ids_are_each_stored_once(env: Env) -> None:
     foreign = _foreign(make_readings(4, node="orchid-02"))
     first = env.post(canonical + foreign).json
     assert (first["accepted"], first["duplicates"]) == (8, 0)
-    assert sum(k < 0 for k in _keys(env)) == 4  # the foreign ids: hash keys, negative
+    keys = _keys(env)  # the foreign ids: one node's stream keys, neighbours
+    assert keys == list(range(keys[0], keys[0] + 4)) and keys[0] >= 0
     again = env.post(foreign[:2] + canonical + make_readings(1, start_seq=4)).json
     assert (again["accepted"], again["duplicates"]) == (1, 6)
     assert env.app.extensions["ingest"].store.stats()["readings"] == 9
 
 
-def test_two_foreign_ids_sharing_a_hash_are_both_stored(env: Env, monkeypatch) -> None:
-    monkeypatch.setattr(idledger, "id_hash", lambda reading_id: 42)  # every id collides
-    readings = _foreign(make_readings(4))
+def test_foreign_ids_sharing_a_key_are_all_stored(env: Env, monkeypatch) -> None:
+    """Two nodes whose stream hashes meet, and a second id for the same node, boot and seq:
+    the same key, told apart by the ids."""
+    monkeypatch.setattr(idledger, "stream_hash", lambda *stream: 42)  # every stream collides
+    readings = _foreign(make_readings(2)) + _foreign(make_readings(2, node="orchid-02"))
+    readings += _foreign(make_readings(1), prefix="again")  # node 1's seq 0 under a second id
+    assert readings[0]["seq"] == readings[2]["seq"] == readings[4]["seq"]
     first = env.post(readings[:2]).json
     assert (first["accepted"], first["duplicates"]) == (2, 0)
     again = env.post(readings).json
-    assert (again["accepted"], again["duplicates"]) == (2, 2)
-    assert env.post(readings).json["duplicates"] == 4
-    assert env.app.extensions["ingest"].store.stats()["readings"] == 4
+    assert (again["accepted"], again["duplicates"]) == (3, 2)
+    assert env.post(readings).json["duplicates"] == 5
+    assert env.app.extensions["ingest"].store.stats()["readings"] == 5
+    db = sqlite3.connect(env.settings.var_dir / "readings.sqlite3")
+    assert db.execute("SELECT count(*) FROM reading_id_overflow").fetchone()[0] == 3
+    db.close()
 
 
 def _format1_ledger(path: Path, ids: list[str], colliding: list[str]) -> None:
@@ -157,6 +166,31 @@ def test_ids_stored_before_the_upgrade_stay_duplicates(tmp_path: Path) -> None:
     assert db.execute("SELECT version FROM ledger_format").fetchall() == [(idledger.FORMAT,)]
     db.close()
     assert env.post(old).json["duplicates"] == 6
+
+
+def test_format3_hash_keys_stay_duplicates_after_the_upgrade(tmp_path: Path) -> None:
+    """Non-canonical ids a format-3 ledger keyed by id hash are found after the upgrade."""
+    var = tmp_path / "var"
+    var.mkdir()
+    old = _foreign(make_readings(5))
+    db = sqlite3.connect(var / "readings.sqlite3", isolation_level=None)
+    idledger.setup(db)
+    db.execute("UPDATE ledger_format SET version = 3")
+    rows = [(-1 - idledger.id_hash(r["id"]), r["id"]) for r in old[:3]]
+    db.executemany("INSERT INTO reading_ids VALUES (?, ?)", rows)
+    db.execute("INSERT INTO reading_id_overflow VALUES (?)", (old[3]["id"],))
+    db.close()
+    env = build_env(var)
+    result = env.post(old).json
+    assert (result["accepted"], result["duplicates"]) == (1, 4)
+    assert env.post(old).json["duplicates"] == 5
+    db = sqlite3.connect(var / "readings.sqlite3")
+    assert db.execute("SELECT h, id FROM reading_ids_v3 ORDER BY id").fetchall() == sorted(
+        rows, key=lambda row: row[1]
+    )
+    assert db.execute("SELECT min(h) FROM reading_ids").fetchone()[0] >= 0
+    assert db.execute("SELECT version FROM ledger_format").fetchall() == [(idledger.FORMAT,)]
+    db.close()
 
 
 def test_setup_twice_keeps_the_ledger(tmp_path: Path) -> None:
