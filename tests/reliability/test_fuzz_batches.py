@@ -4,6 +4,7 @@ CSV layout (ingest/formats.py). Whatever the lines, the parser returns readings 
 
 from __future__ import annotations
 
+import csv
 import json
 from typing import Any
 
@@ -305,3 +306,35 @@ def test_csv_rows_of_a_block_take_the_fast_path(monkeypatch: pytest.MonkeyPatch)
     items, rejected = formats.parse_blocks("csv", _blocks(lines, []))
     assert len(items) == 4 and not rejected and per_line == [1]
     assert items[3].ts == "1970-01-01T00:00:07.000Z" and items[3].seq == 7
+
+
+@pytest.mark.parametrize(
+    "header, tail",
+    [
+        (CSV_HEADER, b""),
+        (CSV_HEADER + b",seq,boot,profile,score,label", b",{seq},3,rice,{score},sedang"),
+        (b"id,timestamp,gateway_id,node_id,gps,lat", b""),  # gps overrides a lat column
+    ],
+)
+def test_csv_rows_built_by_columns_equal_rows_built_one_by_one(header: bytes, tail: bytes) -> None:
+    """A block of full rows takes the column-at-a-time build, and it gives the readings the
+    per-row build gives (line by line, the reference)."""
+    rows = []
+    for i in range(300):
+        stamp = f"2025-05-{10 + i // 100} {i % 24:02d}:{i % 60:02d}:{(7 * i) % 60:02d}"
+        cells = [f"r{i}", f" {stamp} ", "gw-1", f"rice-{i % 3}"]
+        if header == CSV_HEADER or tail:
+            cells += [f"{20 + i / 7:.3f}", "95", "1e3", f"{-i}", "0.5"]
+        cells.append(f'"-8.{i}, 115.{i}"')
+        if header.endswith(b",lat"):
+            cells.append("9")
+        rows.append((",".join(cells) + tail.decode().format(seq=i * 5, score=i / 3)).encode())
+    lines = [header, *rows]
+    parser = formats._CsvParser()
+    parser.line(1, header)
+    cells = [next(csv.reader([r.decode()], skipinitialspace=True)) for r in rows]
+    assert parser._by_columns(parser.header, cells) is not None  # the column path, not a fallback
+    by_line = formats.parse("csv", lines)
+    by_block = formats.parse_blocks("csv", _blocks(lines, []))
+    assert not by_line[1] and len(by_line[0]) == 300
+    assert [r.as_dict() for r in by_block[0]] == [r.as_dict() for r in by_line[0]]
