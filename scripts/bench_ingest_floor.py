@@ -6,7 +6,7 @@ Stages: gunzip of the NDJSON body; msgspec `decode_lines` into `fastwire.Reading
 batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`canonical_flags`:
 one SHA-1 per reading); the store's block building (`blocks`: readings grouped per node and
 encoded as JSON arrays); their INSERT and COMMIT; the ledger claim (prepare + sequence runs,
-format 3); the per-node summary. Then the paper's CSV layout, parsed by block and line by
+format 4); the per-node summary; the notification rules (`evaluate_many` per node). Then the paper's CSV layout, parsed by block and line by
 line. CPU time (`time.process_time`), the best of
 `--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading batches.
 
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_ingest import chunks, paper_csv, paper_readings  # noqa: E402
 
 from ingest import codecs, fastwire, formats, wire  # noqa: E402
+from ingest.notify import rules  # noqa: E402
+from ingest.notify.bands import optimal_bands  # noqa: E402
 from ingest.stores import idledger, summary  # noqa: E402
 from ingest.stores import sqlite as sqlite_store  # noqa: E402
 
@@ -96,6 +99,18 @@ def main() -> int:
         claim_all(db, decoded)
         db.close()
 
+    def notify() -> None:
+        """The rules over each batch, per node in time order, states kept across batches."""
+        states: dict[str, rules.NodeState] = {}
+        for batch in decoded:
+            by_node: dict[str, list[Any]] = {}
+            for r in batch:
+                by_node.setdefault(r.node_id, []).append(r)
+            for node, group in by_node.items():
+                group.sort(key=attrgetter("ts"))
+                state = states.setdefault(node, rules.NodeState())
+                rules.evaluate_many(state, group, optimal_bands(group[-1].profile))
+
     checker = fastwire.Checker()
     stages = [
         ("gunzip", lambda: [codecs.decompress(b, "gzip") for b in bodies]),
@@ -106,6 +121,7 @@ def main() -> int:
         ("blocks INSERT + COMMIT", insert),
         ("ledger claim (prepare + runs)", ledger),
         ("node summary (summarize)", lambda: [summary.summarize(b) for b in decoded]),
+        ("notification rules (evaluate_many)", notify),
     ]
     total = 0.0
     print(f"\n{'stage':<40} {'µs/reading':>10}   budget for 200k/s: {BUDGET_US:.1f} µs in all")

@@ -3,8 +3,9 @@ the Flask test client (no HTTP server, no gunicorn), printing CPU time per readi
 `--profile`, cProfile's top functions by own time. For finding where a reading's CPU goes;
 bench_ingest.py gives the end-to-end figures.
 
-Usage: python scripts/profile_ingest.py [--scale 12] [--batch 10000] [--profile]
-(`--batch 1440` = the paper's 10-minute dumps of 12 nodes)
+Usage: python scripts/profile_ingest.py [--scale 12] [--batch 10000] [--format csv] [--profile]
+(`--batch 1440` = the paper's 10-minute dumps of 12 nodes; `--format csv` = the paper's CSV
+layout, as bench_ingest.py sends it)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_ingest import chunks, paper_readings  # noqa: E402
+from bench_ingest import chunks, paper_csv, paper_readings  # noqa: E402
 
 from ingest import codecs, wire  # noqa: E402
 from ingest.app import close_app, create_app  # noqa: E402
@@ -33,16 +34,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=12, help="nodes (12 = the paper's 12×)")
     parser.add_argument("--batch", type=int, default=10_000, help="readings per batch")
+    parser.add_argument("--format", choices=("ndjson", "csv"), default="ndjson")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top 25")
     args = parser.parse_args()
     readings = paper_readings(args.scale, "gw-bench")
-    bodies = [codecs.compress(wire.encode_ndjson(c), "gzip") for c in chunks(readings, args.batch)]
+    encode = paper_csv if args.format == "csv" else wire.encode_ndjson
+    bodies = [codecs.compress(encode(c), "gzip") for c in chunks(readings, args.batch)]
     n = len(readings)
     del readings
     app = create_app(Settings(var_dir=Path(tempfile.mkdtemp()), rate_limit=0, silent_sweep_s=0))
     token = app.extensions["ingest"].tokens.create("gateway", "gw-bench")
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson",
+    mime = "text/csv" if args.format == "csv" else "application/x-ndjson"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": mime,
                "Content-Encoding": "gzip"}  # fmt: skip
 
     def run() -> None:
