@@ -6,9 +6,10 @@ Stages: gunzip of the NDJSON body; msgspec `decode_lines` into `fastwire.Reading
 batch checks (`Checker.all_ok`); the canonical-id check of the ledger (`canonical_flags`:
 one SHA-1 per reading); the store's block building (`blocks`: readings grouped per node and
 encoded as JSON arrays); their INSERT and COMMIT; the ledger claim (prepare + sequence runs,
-format 4); the per-node summary; the notification rules (`evaluate_many` per node). Then the paper's CSV layout, parsed by block and line by
-line. CPU time (`time.process_time`), the best of
-`--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading batches.
+format 4); the per-node summary; the notification rules (`evaluate_many` per node). Then
+the paper's CSV layout, parsed by block and line by line. CPU time (`time.process_time`),
+the best of `--repeat` runs, on `--rows` readings of the paper's layout in 10k-reading
+batches.
 
 Usage: python scripts/bench_ingest_floor.py [--rows 100000] [--repeat 3]
 """
