@@ -294,14 +294,9 @@ class _CsvParser:
         if found is None:
             return _stamp(text)
         day = found[1]
-        base = self.days.get(day)
-        if base is None:
-            ts, epoch = _stamp(text)  # the reference: checks the day, raises if invalid
-            base = epoch - (int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4]))
-            if base < 0:
-                return ts, epoch
-            if len(self.days) < 10_000:
-                self.days[day] = base
+        base = self._day_base(day)
+        if base is None:  # the reference: raises for an invalid day, computes one before 1970
+            return _stamp(text)
         epoch = base + int(found[2]) * 3600 + int(found[3]) * 60 + int(found[4])
         return f"{day}T{found[2]}:{found[3]}:{found[4]}.000Z", epoch
 

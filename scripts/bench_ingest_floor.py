@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +103,7 @@ def main() -> int:
         """The rules over each batch, per node in time order, states kept across batches."""
         states: dict[str, rules.NodeState] = {}
         for batch in decoded:
-            by_node: dict[str, list[Any]] = {}
-            for r in batch:
-                by_node.setdefault(r.node_id, []).append(r)
-            for node, group in by_node.items():
-                group.sort(key=attrgetter("ts"))
+            for node, group in rules.by_node(batch).items():
                 state = states.setdefault(node, rules.NodeState())
                 rules.evaluate_many(state, group, optimal_bands(group[-1].profile))
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
-from operator import attrgetter
 from typing import Any
 
 from ingest.feeds import open_feed
@@ -21,7 +19,6 @@ from ingest.notify.state import StateStore
 from ingest.settings import Settings
 
 log = logging.getLogger("ingest.notify")
-_ts = attrgetter("ts")
 
 
 class Notifier:
@@ -41,13 +38,10 @@ class Notifier:
         self._stop = threading.Event()
 
     def on_readings(self, readings: list[Any]) -> list[Notification]:
-        by_node: dict[str, list[Any]] = defaultdict(list)
-        for reading in readings:
-            by_node[reading.node_id].append(reading)
+        by_node = rules.by_node(readings)
         out: list[Notification] = []
         with self.state.locked(sorted(by_node)) as states:
             for node, node_readings in by_node.items():
-                node_readings.sort(key=_ts)
                 state = states[node]
                 bands = optimal_bands(node_readings[-1].profile)
                 out += rules.evaluate_many(state, node_readings, bands, self.policy)

@@ -19,6 +19,7 @@ import msgspec
 from ingest import cursors
 from ingest.fastwire import Reading
 from ingest.stores.base import ReadingQuery
+from ingest.stores.influx_lines import ts_to_ms
 from ingest.wire import format_ts, parse_ts
 
 _decode = msgspec.json.Decoder(list[Reading]).decode
@@ -150,4 +151,4 @@ def _bucketed(db: Any, query: ReadingQuery) -> tuple[list[dict[str, Any]], str |
 
 
 def _bucket_of(ts: str, every: int) -> int:
-    return int(parse_ts(ts)) // every * every
+    return int(ts_to_ms(ts) / 1000) // every * every  # int(parse_ts(ts)), minute-cached
