@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 import zstandard
+from isal import igzip, isal_zlib
 
 try:  # the standard library's zstd (PEP 784), with the bz2/lzma decompressor interface
     from compression import zstd as _zstd  # type: ignore[import-not-found]  # Python >= 3.14
@@ -62,12 +63,14 @@ _STREAMS: dict[str, Callable[[], _Decompressor]] = {
     "xz": lzma.LZMADecompressor,
     "zstd": _zstd.ZstdDecompressor,
 }
-_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, _zstd.ZstdError)
+_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error, lzma.LZMAError, _zstd.ZstdError)
 
 
 def _gzip(source: BinaryIO, read_size: int) -> Iterator[bytes]:
     # GzipFile reads member after member and raises on a cut member or trailing garbage.
-    reader = gzip.GzipFile(fileobj=source, mode="rb")
+    # ISA-L's (python-isal) is the stdlib's interface with the reader in C: the paper's
+    # dumps gunzip in 0.24-0.35 us a reading against 0.68-0.99 (docs/benchmarks.md).
+    reader = igzip.GzipFile(fileobj=source, mode="rb")
     while chunk := reader.read(read_size):
         yield chunk
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from ingest import codecs, formats
+from ingest import codecs, fastwire, formats
 from ingest.stores.base import Store, StoreUnavailable, WriteOutcome
 
 CONTENT_TYPES = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
@@ -97,6 +97,19 @@ class _CountingReader:
         return len(data)
 
 
+def read_body(source: BinaryIO, limit: int, read_size: int = 2**16) -> bytes:
+    """All of a compressed body, or BatchError 413 once more than `limit` bytes came (what
+    `run_batch` would say), so a chunked body with no length cannot grow without bound."""
+    parts: list[bytes] = []
+    total = 0
+    while chunk := source.read(read_size):
+        total += len(chunk)
+        if total > limit:
+            raise BatchError(413, f"compressed body exceeds {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 def _blocks(
     chunks: Iterator[bytes], clock: dict[str, float], counted: list[int]
 ) -> Iterator[tuple[int, bytes]]:
@@ -135,7 +148,7 @@ def _blocks(
             block = chunk[: end + 1]
             pending += memoryview(chunk)[end + 1 :]
         yield number, block
-        number += block.count(b"\n")
+        number += fastwire.line_count(block)
     if pending:
         yield number, bytes(pending + b"\n")
 

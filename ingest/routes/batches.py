@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -14,8 +15,12 @@ from ingest.routes.common import ApiError, authenticate, error_response
 
 bp = Blueprint("batches", __name__)
 log = logging.getLogger("ingest.batches")
-MAX_INFLIGHT = 8  # batches decoded at once per process; more get 429
+MAX_INFLIGHT = 8  # batches read or waiting at once per process; more get 429
 _inflight = threading.BoundedSemaphore(MAX_INFLIGHT)
+# One batch decoded and stored at a time per process; the others' bodies are read meanwhile.
+# A worker's threads share one GIL: three batches decoded at once took 20-24 us of CPU a
+# reading of the paper's dumps, one at a time 15-18 (docs/benchmarks.md, 2026-12-07 evening).
+_one_at_a_time = threading.Lock()
 
 
 @bp.errorhandler(ApiError)
@@ -50,23 +55,46 @@ def _handle(svc: Any, gateway_id: str) -> Any:
             request.headers.get("Content-Type"), request.headers.get("Content-Encoding")
         )
         batch_id = pipeline.check_batch_id(request.headers.get("Idempotency-Key"))
-        report = pipeline.run_batch(
-            svc.store,
-            gateway_id,
-            batch_id,
-            fmt,
-            encoding,
-            BodyReader(request.stream, request.content_length, settings.body_timeout),
-            pipeline.Limits(settings.max_compressed, settings.max_decompressed),
-            content_length=request.content_length,
+        length = request.content_length
+        if length is not None and length > settings.max_compressed:
+            raise pipeline.BatchError(
+                413, f"compressed body of {length} bytes exceeds {settings.max_compressed}"
+            )
+        body = pipeline.read_body(
+            BodyReader(request.stream, length, settings.body_timeout), settings.max_compressed
         )
     except pipeline.BatchError as exc:
-        headers = (
-            {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else {}
-        )
-        if exc.status == 408 or (exc.status == 413 and not _drain(settings.max_compressed)):
-            headers["Connection"] = "close"  # the rest of the body is not coming or not read
-        raise ApiError(exc.status, exc.message, headers, **exc.extra) from None
+        raise _refusal(exc, settings) from None
+    waited = time.perf_counter()
+    with _one_at_a_time:
+        waited = time.perf_counter() - waited
+        try:
+            report = pipeline.run_batch(
+                svc.store,
+                gateway_id,
+                batch_id,
+                fmt,
+                encoding,
+                body,
+                pipeline.Limits(settings.max_compressed, settings.max_decompressed),
+            )
+        except pipeline.BatchError as exc:
+            raise _refusal(exc, settings) from None
+        report.timings_ms["queue"] = waited * 1000  # behind other batches of this process
+        return _stored(svc, gateway_id, report)
+
+
+def _refusal(exc: pipeline.BatchError, settings: Any) -> ApiError:
+    headers = (
+        {"Retry-After": str(exc.extra.pop("retry_after"))} if "retry_after" in exc.extra else {}
+    )
+    if exc.status == 408 or (exc.status == 413 and not _drain(settings.max_compressed)):
+        headers["Connection"] = "close"  # the rest of the body is not coming or not read
+    return ApiError(exc.status, exc.message, headers, **exc.extra)
+
+
+def _stored(svc: Any, gateway_id: str, report: pipeline.BatchReport) -> Any:
+    """The 200 of a batch run: counters, notifications, the batch's figures, the body."""
     result = report.outcome.result
     metrics = svc.metrics
     metrics.inc("ingest_batches_total", status="200", help="batch requests answered, by status")

@@ -196,6 +196,49 @@ def test_overload_is_429_with_retry_after(env: Env, monkeypatch) -> None:
     assert "retry" in response.json["error"]
 
 
+def test_one_batch_is_decoded_and_stored_at_a_time(env: Env, monkeypatch) -> None:
+    """Four uploads at once: every one is stored, never two inside the store at once, and the
+    ones that waited say so in Server-Timing's `queue`."""
+    import threading
+    import time
+
+    store = env.app.extensions["ingest"].store
+    inside, most, guard = [0], [0], threading.Lock()
+    write = store.write_batch
+
+    def slow_write(*args, **kwargs):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        try:
+            return write(*args, **kwargs)
+        finally:
+            with guard:
+                inside[0] -= 1
+
+    monkeypatch.setattr(store, "write_batch", slow_write)
+    answers: list = [None] * 4
+
+    def post(i: int) -> None:
+        raw = codecs.compress(wire.encode_ndjson(make_readings(20, start_seq=100 * i)), "gzip")
+        answers[i] = env.app.test_client().post("/v1/batches", data=raw, headers={
+            "Authorization": f"Bearer {env.gateway_token}", "Content-Encoding": "gzip",
+            "Content-Type": "application/x-ndjson", "Idempotency-Key": str(uuid.uuid4()),
+        })  # fmt: skip
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sum(a.json["accepted"] for a in answers) == 80 == stored_count(env)
+    assert most[0] == 1
+    queued = [float(a.headers["Server-Timing"].split("queue;dur=")[1]) for a in answers]
+    assert max(queued) >= 50  # the last one waited for at least one other's 50 ms
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
