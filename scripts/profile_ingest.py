@@ -4,6 +4,7 @@ the Flask test client (no HTTP server, no gunicorn), printing CPU time per readi
 bench_ingest.py gives the end-to-end figures.
 
 Usage: python scripts/profile_ingest.py [--scale 12] [--batch 10000] [--format csv] [--profile]
+           [--sort cumulative] [--top 60]
 (`--batch 1440` = the paper's 10-minute dumps of 12 nodes; `--format csv` = the paper's CSV
 layout, as bench_ingest.py sends it)
 """
@@ -35,7 +36,9 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=12, help="nodes (12 = the paper's 12×)")
     parser.add_argument("--batch", type=int, default=10_000, help="readings per batch")
     parser.add_argument("--format", choices=("ndjson", "csv"), default="ndjson")
-    parser.add_argument("--profile", action="store_true", help="print cProfile's top 25")
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--sort", default="tottime", help="cProfile order (e.g. cumulative)")
+    parser.add_argument("--top", type=int, default=25, help="how many functions to print")
     args = parser.parse_args()
     readings = paper_readings(args.scale, "gw-bench")
     encode = paper_csv if args.format == "csv" else wire.encode_ndjson
@@ -67,7 +70,7 @@ def main() -> int:
     print(f"{n} readings in {len(bodies)} batches: {cpu / n * 1e6:.1f} µs CPU a reading,"
           f" {n / wall:,.0f} readings/s wall (in-process)")  # fmt: skip
     if profiler is not None:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     close_app(app)
     return 0
 
