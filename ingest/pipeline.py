@@ -161,13 +161,8 @@ def run_batch(
     encoding: str,
     body: BinaryIO | bytes,
     limits: Limits,
-    content_length: int | None = None,
 ) -> BatchReport:
     """Decode, validate and store one batch for `gateway_id`. Raises BatchError."""
-    if content_length is not None and content_length > limits.max_compressed:
-        raise BatchError(
-            413, f"compressed body of {content_length} bytes exceeds {limits.max_compressed}"
-        )
     try:
         previous = store.find_batch(batch_id)
     except StoreUnavailable as exc:

@@ -22,8 +22,7 @@ import numpy as np
 
 from ingest.feeds.base import Notification
 from ingest.notify.bands import Band, deadband
-from ingest.stores.influx_lines import ts_to_ms
-from ingest.wire import format_ts
+from ingest.wire import format_ts, ts_to_ms
 
 BAD_LABELS = {"buruk": "warning", "sangat_buruk": "critical", "sangat buruk": "critical"}
 UNITS = {"temperature": " °C", "humidity": " %RH", "soil_moisture": " %", "light": " lux"}

@@ -6,39 +6,19 @@ test holds them equal).
 
 from __future__ import annotations
 
-import calendar
 import threading
 import time
 from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
+from ingest.wire import ts_to_ms
+
 _ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _ESCAPE_KEY = str.maketrans(
     {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
 )
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
-
-
-def ts_to_ms(ts: str) -> int:
-    """`2025-05-10T06:10:10.250Z` → epoch milliseconds (the wire format is fixed-width). The
-    minute's epoch is cached (a batch holds a few hundred minutes); seconds and milliseconds
-    are the digits `ss` + `mmm` read as one number."""
-    minute = _minutes.get(ts[:16])
-    if minute is None:
-        minute = (
-            calendar.timegm(
-                (int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]), 0)
-            )
-            * 1000
-        )
-        if len(_minutes) >= 100_000:
-            _minutes.clear()
-        _minutes[ts[:16]] = minute
-    return minute + int(ts[17:19] + ts[20:23])
-
-
-_minutes: dict[str, int] = {}
 
 
 def measurement_of(reading: dict[str, Any]) -> str:

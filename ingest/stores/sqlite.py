@@ -31,7 +31,7 @@ from ingest.settings import sqlite_path
 from ingest.stores import idledger, summary, writegate
 from ingest.stores import sqlite_queries as queries
 from ingest.stores.base import ReadingQuery, StoreUnavailable, WriteOutcome
-from ingest.stores.influx_lines import ts_to_ms
+from ingest.wire import ts_to_ms
 
 BLOCK_READINGS = 1000
 _SCHEMA = """

@@ -19,8 +19,7 @@ import msgspec
 from ingest import cursors
 from ingest.fastwire import Reading
 from ingest.stores.base import ReadingQuery
-from ingest.stores.influx_lines import ts_to_ms
-from ingest.wire import format_ts, parse_ts
+from ingest.wire import format_ts, parse_ts, ts_to_ms
 
 _decode = msgspec.json.Decoder(list[Reading]).decode
 _order = itemgetter(0, 1)
